@@ -1,0 +1,229 @@
+"""Config files, command-line overrides and validation.
+
+A config file is Python with `get_config(arg=None) -> ConfigDict` (ml_collections), loaded by
+path, optionally as `path.py:arg`. Overrides are `--config.section.key=value`; the config is
+locked, so a misspelt key is an error that names the valid keys. Every problem raises
+`ConfigError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import ml_collections
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+SCHEDULES = ("constant", "cosine")
+WANDB_MODES = ("auto", "online", "offline", "disabled")
+
+
+class ConfigError(ValueError):
+    """Bad configuration or command-line input: one line, exit status 2."""
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """The defaults every config file starts from (configs/base.py returns exactly this)."""
+    c = ml_collections.ConfigDict()
+    c.task = dict(name="copy", length=100)
+    c.model = dict(
+        name="lstm",
+        hidden=128,
+        layers=1,
+        embed_dim=16,  # embedding width for tokens, linear-encoder width for reals
+        residual=False,  # x + mixer(norm(x)) around each layer
+        norm="none",  # none | layer | rms (only with residual)
+        forget_bias=1.0,
+        unroll=1,
+        remat=False,
+        hoist_input=False,  # input projection for all steps before the scan
+    )
+    c.train = dict(steps=2000, batch_size=64, chunk=100, seed=0, seeds=1)
+    c.optim = dict(
+        name="adam",
+        lr=1e-3,
+        schedule="constant",
+        warmup_steps=0,
+        final_lr_fraction=0.0,  # cosine decays to lr * final_lr_fraction
+        clip_norm=1.0,  # 0 disables clipping by global norm
+        clip_value=0.0,  # 0 disables clipping by value
+        weight_decay=0.0,
+        b1=0.9,
+        b2=0.999,
+        eps=1e-8,
+        decay=0.9,  # rmsprop
+        momentum=0.0,  # sgd, rmsprop
+    )
+    c.eval = dict(every=500, batches=4, batch_size=256, seed=2**31 - 1)
+    c.checkpoint = dict(every=1000, keep=3)
+    c.track = dict(
+        wandb=False, project="seqlab", entity="", group="", tags=(), mode="auto", dir=""
+    )
+    return c
+
+
+def load(spec: str, overrides: list[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
+    """Loads `path.py[:arg]`, applies `(dotted_key, value_string)` overrides, validates."""
+    path_str, _, arg = spec.partition(":")
+    path = Path(path_str)
+    if not path.is_file():
+        raise ConfigError(f"config file {path_str!r} does not exist")
+    module_spec = importlib.util.spec_from_file_location(f"seqlab_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:
+        raise ConfigError(f"config file {path_str!r} failed to load: {e}") from e
+    if not hasattr(module, "get_config"):
+        raise ConfigError(f"config file {path_str!r} defines no get_config()")
+    cfg = module.get_config(arg) if arg else module.get_config()
+    cfg = ml_collections.ConfigDict(cfg.to_dict())  # fresh, so the file's object stays its own
+    cfg.lock()
+    for key, value in overrides:
+        apply_override(cfg, key, value)
+    validate(cfg)
+    return cfg
+
+
+def from_dict(d: dict) -> ml_collections.ConfigDict:
+    """A config from its JSON form (config.json), checked against the current defaults."""
+    cfg = base_config()
+    cfg.lock()
+    for key, value in flatten(d).items():
+        apply_value(cfg, key, tuple(value) if isinstance(value, list) else value)
+    validate(cfg)
+    return cfg
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def to_json(cfg: ml_collections.ConfigDict) -> str:
+    return json.dumps(cfg.to_dict(), indent=2, sort_keys=True, default=list)
+
+
+def _parent(cfg: ml_collections.ConfigDict, dotted: str) -> tuple[ml_collections.ConfigDict, str]:
+    node, parts = cfg, dotted.split(".")
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the config"
+        if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+            valid = ", ".join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ""
+            raise ConfigError(f"unknown config key {dotted!r}; valid keys in {where}: {valid}")
+        if depth < len(parts) - 1:
+            node = node[part]
+    if isinstance(node[parts[-1]], ml_collections.ConfigDict):
+        raise ConfigError(f"config key {dotted!r} is a section; set one of its keys instead")
+    return node, parts[-1]
+
+
+def apply_override(cfg: ml_collections.ConfigDict, dotted: str, text: str) -> None:
+    """Sets `dotted` from a command-line string, parsed to the type of the current value."""
+    node, leaf = _parent(cfg, dotted)
+    apply_value(cfg, dotted, parse_value(text, node[leaf], dotted))
+
+
+def apply_value(cfg: ml_collections.ConfigDict, dotted: str, value: Any) -> None:
+    node, leaf = _parent(cfg, dotted)
+    current = node[leaf]
+    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(current) is not type(value) and current is not None:
+        raise ConfigError(
+            f"config key {dotted!r} expects {type(current).__name__}, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    node[leaf] = value
+
+
+def parse_value(text: str, current: Any, dotted: str) -> Any:
+    if isinstance(current, bool):
+        lowered = text.lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"config key {dotted!r} expects a bool (true or false), got {text!r}")
+    if isinstance(current, str):
+        return text
+    if isinstance(current, tuple):
+        if text.strip() in ("", "()", "[]"):
+            return ()
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            parsed = [t.strip() for t in text.split(",")]
+        return tuple(parsed) if isinstance(parsed, list | tuple) else (parsed,)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        kind = type(current).__name__
+        raise ConfigError(f"config key {dotted!r} expects {kind}, got {text!r}") from None
+
+
+_POSITIVE_INTS = (
+    "task.length",
+    "model.hidden",
+    "model.layers",
+    "model.embed_dim",
+    "model.unroll",
+    "train.steps",
+    "train.batch_size",
+    "train.chunk",
+    "train.seeds",
+    "eval.every",
+    "eval.batches",
+    "eval.batch_size",
+    "checkpoint.every",
+    "checkpoint.keep",
+)
+_CHOICES = {
+    "optim.name": OPTIMIZERS,
+    "optim.schedule": SCHEDULES,
+    "track.mode": WANDB_MODES,
+}
+
+
+def validate(cfg: ml_collections.ConfigDict) -> None:
+    """Checks names, ranges and choices; raises ConfigError naming the key and valid values."""
+    from seqlab.models.sequence import NORMS
+    from seqlab.registry import MODELS, TASKS, UnknownNameError
+
+    for key in _POSITIVE_INTS:
+        node, leaf = _parent(cfg, key)
+        value = node[leaf]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    for key, choices in {**_CHOICES, "model.norm": NORMS}.items():
+        node, leaf = _parent(cfg, key)
+        if node[leaf] not in choices:
+            raise ConfigError(f"{key} is {node[leaf]!r}; valid choices: {', '.join(choices)}")
+    o = cfg.optim
+    if not (math.isfinite(o.lr) and o.lr > 0):
+        raise ConfigError(f"optim.lr must be a positive number, got {o.lr!r}")
+    for key in ("clip_norm", "clip_value", "weight_decay", "momentum", "final_lr_fraction"):
+        if not o[key] >= 0:
+            raise ConfigError(f"optim.{key} must be >= 0, got {o[key]!r}")
+    if not 0 <= o.warmup_steps < cfg.train.steps:
+        raise ConfigError(
+            f"optim.warmup_steps must be in [0, train.steps={cfg.train.steps}), got {o.warmup_steps}"
+        )
+    if cfg.train.seed < 0:
+        raise ConfigError(f"train.seed must be >= 0, got {cfg.train.seed}")
+    try:
+        MODELS.entry(cfg.model.name)
+        TASKS.get(cfg.task.name)(cfg.task)  # task factories check their own fields
+    except (UnknownNameError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+    if not cfg.model.residual and cfg.model.norm != "none":
+        raise ConfigError("model.norm applies only with model.residual=true; set model.norm=none")

@@ -1,0 +1,84 @@
+"""LSTM with a forget gate (Gers et al. 2000), gate order i, f, g, o as in torch and flax.
+
+    i, f, g, o = split(W x_t + R h_{t-1} + b)
+    c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g),   h_t = σ(o) ⊙ tanh(c_t)
+
+One bias vector (torch has two: b_ih + b_hh). Initialisation follows flax's
+OptimizedLSTMCell (LeCun-normal input kernel, orthogonal recurrent kernel, zero bias), except
+the forget-gate bias, which is a config option (+1 by default, Jozefowicz et al. 2015).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from seqlab.models.recurrence import Cell, Params, ScanOptions, scan_cell, step
+from seqlab.models.sequence import SequenceModel, scan_options
+from seqlab.registry import MODELS
+from seqlab.tasks.base import TaskSpec
+
+
+def lstm_project(params: Params, x: jax.Array) -> jax.Array:
+    return x @ params["w_ih"] + params["b"]
+
+
+def lstm_recur(params: Params, carry, xp_BG: jax.Array):
+    c_BH, h_BH = carry
+    gates_BG = xp_BG + h_BH @ params["w_hh"]
+    i, f, g, o = jnp.split(gates_BG, 4, axis=-1)
+    c_BH = jax.nn.sigmoid(f) * c_BH + jax.nn.sigmoid(i) * jnp.tanh(g)
+    h_BH = jax.nn.sigmoid(o) * jnp.tanh(c_BH)
+    return (c_BH, h_BH), h_BH
+
+
+def lstm_initial_carry(params: Params, batch_size: int):
+    zeros = jnp.zeros((batch_size, params["w_hh"].shape[0]), params["w_hh"].dtype)
+    return zeros, zeros
+
+
+LSTM_CELL = Cell(lstm_project, lstm_recur, lstm_initial_carry)
+
+
+class LSTMLayer(nnx.Module):
+    """One LSTM layer: [T, B, D] -> [T, B, H], driven by `scan_cell`."""
+
+    cell = LSTM_CELL
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int,
+        *,
+        rngs: nnx.Rngs,
+        forget_bias: float = 1.0,
+        options: ScanOptions = ScanOptions(),
+    ):
+        self.out_features = hidden
+        self.options = options
+        self.w_ih = nnx.Param(nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden)))
+        self.w_hh = nnx.Param(nnx.initializers.orthogonal()(rngs.params(), (hidden, 4 * hidden)))
+        self.b = nnx.Param(jnp.zeros((4 * hidden,)).at[hidden : 2 * hidden].set(forget_bias))
+
+    def params(self) -> Params:
+        return {"w_ih": self.w_ih[...], "w_hh": self.w_hh[...], "b": self.b[...]}
+
+    def __call__(self, x_TBD: jax.Array) -> jax.Array:
+        return scan_cell(self.cell, self.params(), x_TBD, options=self.options)[1]
+
+    def initial_state(self, batch_size: int):
+        return self.cell.initial_carry(self.params(), batch_size)
+
+    def step(self, carry, x_BD: jax.Array):
+        return step(self.cell, self.params(), carry, x_BD)
+
+
+@MODELS.register("lstm", "LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000)")
+def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
+    def layer(in_features: int, rngs: nnx.Rngs) -> LSTMLayer:
+        return LSTMLayer(
+            in_features, cfg.hidden, rngs=rngs, forget_bias=cfg.forget_bias, options=scan_options(cfg)
+        )
+
+    return SequenceModel(cfg, spec, layer, rngs=rngs)

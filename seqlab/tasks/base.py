@@ -1,0 +1,87 @@
+"""TaskSpec, Batch and the Task protocol shared by every task.
+
+Arrays in a Batch are time-major: ``inputs`` is ``[T, B]`` (tokens) or ``[T, B, D]`` (reals).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, Protocol
+
+import jax
+import jax.numpy as jnp
+import optax
+
+Metrics = dict[str, jax.Array]
+
+
+class Batch(NamedTuple):
+    inputs: jax.Array  # [T, B] int32 tokens, or [T, B, D] float32 reals
+    targets: jax.Array  # [T, B] (every step), [B] (last step, classes) or [B, D] (regression)
+    lengths: jax.Array  # [B] int32: valid steps; a last-step readout reads step lengths-1
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A task counts as solved when `metric` reaches `threshold` ('max': >=, 'min': <=)."""
+
+    metric: str
+    mode: Literal["min", "max"]
+    threshold: float
+
+    def met(self, value: float) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        return value >= self.threshold if self.mode == "max" else value <= self.threshold
+
+    def describe(self) -> str:
+        return f"{self.metric} {'>=' if self.mode == 'max' else '<='} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    length: int  # the task's length parameter T
+    seq_len: int  # steps the model sees (the padded maximum for variable-length tasks)
+    input_kind: Literal["tokens", "reals"]
+    output_kind: Literal["classes", "regression"]
+    scored: Literal["every", "last"]
+    baseline: float  # loss of the best memoryless predictor
+    solved: Criterion
+    vocab_size: int | None = None  # tokens
+    input_dim: int | None = None  # reals
+    num_classes: int | None = None  # classes
+    output_dim: int | None = None  # regression
+    causal: bool = True  # outputs at step t may depend only on inputs up to t
+
+    @property
+    def out_features(self) -> int:
+        return self.num_classes if self.output_kind == "classes" else self.output_dim
+
+
+class Task(Protocol):
+    spec: TaskSpec
+
+    def sample(self, key: jax.Array, batch_size: int) -> Batch:
+        """A batch drawn on device; pure and jit-able; the same key gives the same batch."""
+
+    def loss_and_metrics(self, outputs: jax.Array, batch: Batch) -> tuple[jax.Array, Metrics]:
+        """Scalar loss and a dict of scalar metrics (the loss included under 'loss')."""
+
+
+def metric_mode(name: str) -> Literal["min", "max"]:
+    """Whether larger values of a metric are better."""
+    return "max" if "accuracy" in name else "min"
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Per-element cross-entropy in nats."""
+    return optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
+
+
+def require_positive(cfg: Any, *fields: str) -> None:
+    for f in fields:
+        v = cfg[f]
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise ValueError(f"task.{f} must be a positive integer, got {v!r}")

@@ -1,0 +1,1 @@
+"""Writers for what a run records: metrics.jsonl always, wandb when configured."""

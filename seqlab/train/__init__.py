@@ -1,0 +1,1 @@
+"""The training engine: state, fused multi-step chunks, checkpoints, the run record."""

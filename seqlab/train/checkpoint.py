@@ -1,0 +1,75 @@
+"""Orbax checkpoints of the TrainState in `<run>/checkpoints/<step>/`.
+
+The state is saved as a flat dict {pytree path: array}, keys as `jax.random.key_data`, and
+restored into the structure of a freshly initialised state of the same config, so any
+optimiser state or model pytree round-trips. A checkpoint that fails to restore (damaged,
+half-deleted) is skipped with a warning in favour of the previous one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from seqlab.train.state import TrainState
+
+
+def _flatten(state: TrainState) -> dict[str, np.ndarray]:
+    state = state.replace(key=jax.random.key_data(state.key))
+    leaves, _ = jax.tree_util.tree_flatten_with_path(state)
+    return {jax.tree_util.keystr(path): np.asarray(x) for path, x in leaves}
+
+
+def _unflatten(flat: dict[str, np.ndarray], like: TrainState) -> TrainState:
+    raw = like.replace(key=jax.random.key_data(like.key))
+    paths, treedef = jax.tree_util.tree_flatten_with_path(raw)
+    leaves = [flat[jax.tree_util.keystr(path)] for path, _ in paths]
+    restored = jax.tree_util.tree_unflatten(treedef, leaves)
+    return restored.replace(key=jax.random.wrap_key_data(restored.key, impl=jax.random.key_impl(like.key)))
+
+
+class Checkpointer:
+    def __init__(self, directory: Path, keep: int):
+        options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+        self.manager = ocp.CheckpointManager(
+            Path(directory).absolute(), options=options, item_names=("state", "meta")
+        )
+
+    def save(self, state: TrainState, meta: dict) -> None:
+        step = int(jax.device_get(state.step).reshape(-1)[0])
+        self.manager.save(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(_flatten(state)), meta=ocp.args.JsonSave(meta)
+            ),
+            force=True,
+        )
+        self.manager.wait_until_finished()
+
+    def restore_latest(self, like: TrainState) -> tuple[TrainState, dict] | None:
+        """The newest checkpoint that restores, or None when there is none."""
+        self.manager.reload()
+        template = {k: ocp.utils.to_shape_dtype_struct(v) for k, v in _flatten(like).items()}
+        for step in sorted(self.manager.all_steps(), reverse=True):
+            try:
+                restored = self.manager.restore(
+                    step,
+                    args=ocp.args.Composite(
+                        state=ocp.args.StandardRestore(template), meta=ocp.args.JsonRestore()
+                    ),
+                )
+                return _unflatten(restored["state"], like), dict(restored["meta"])
+            except Exception as e:  # noqa: BLE001 -- any failure means "damaged": fall back
+                warnings.warn(
+                    f"checkpoint at step {step} could not be restored ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0] if str(e) else ''}); falling back to an earlier one",
+                    stacklevel=2,
+                )
+        return None
+
+    def close(self) -> None:
+        self.manager.close()

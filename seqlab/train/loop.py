@@ -1,0 +1,95 @@
+"""The training program: train_step, train_chunk (K steps in one lax.scan) and evaluate.
+
+Batches are sampled on device from fold_in(data key, step), so a chunk needs nothing from
+the host and resuming from a checkpoint reproduces the same batches bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from seqlab.tasks.base import Batch, Metrics
+from seqlab.train.state import Engine, TrainState
+
+
+def loss_fn(engine: Engine, params, batch: Batch) -> tuple[jax.Array, Metrics]:
+    model = nnx.merge(engine.graphdef, params)
+    return engine.task.loss_and_metrics(model(batch.inputs, batch.lengths), batch)
+
+
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def train_step(engine: Engine, state: TrainState) -> tuple[TrainState, Metrics]:
+    """One optimiser step. A non-finite loss or gradient freezes the seed at its old state."""
+    batch = engine.task.sample(jax.random.fold_in(state.key, state.step), engine.batch_size)
+    (loss, metrics), grads = jax.value_and_grad(functools.partial(loss_fn, engine), has_aux=True)(
+        state.params, batch
+    )
+    updates, opt_state = engine.tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    finite = jnp.isfinite(loss) & _all_finite(grads)
+    healthy = finite & (state.diverged_at == 0)
+    keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(healthy, n, o), new, old)  # noqa: E731
+    step = state.step + 1
+    diverged_at = jnp.where((state.diverged_at == 0) & ~finite, step, state.diverged_at)
+    new_state = TrainState(
+        keep(params, state.params), keep(opt_state, state.opt_state), step, state.key, diverged_at
+    )
+    return new_state, {**metrics, "grad_norm": optax.global_norm(grads)}
+
+
+def train_chunk(engine: Engine, state: TrainState, num_steps: int) -> tuple[TrainState, Metrics]:
+    """`num_steps` optimiser steps in one lax.scan; returns metrics averaged over the chunk."""
+    state, metrics = jax.lax.scan(
+        lambda s, _: train_step(engine, s), state, None, length=num_steps
+    )
+    return state, jax.tree.map(lambda m: m.mean(0), metrics)
+
+
+def eval_batches(task, eval_cfg) -> Batch:
+    """Fixed held-out batches (shared by all seeds), stacked on a leading axis."""
+    keys = jax.random.split(jax.random.key(eval_cfg.seed), eval_cfg.batches)
+    return jax.jit(jax.vmap(lambda k: task.sample(k, eval_cfg.batch_size)))(keys)
+
+
+def evaluate(engine: Engine, params, batches: Batch) -> Metrics:
+    metrics = jax.lax.map(lambda b: loss_fn(engine, params, b)[1], batches)
+    return jax.tree.map(lambda m: m.mean(0), metrics)
+
+
+def over_seeds(fn: Callable, num_seeds: int, in_axes=0) -> Callable:
+    """fn over a leading seed axis: vmapped for several seeds, indexed for one."""
+    if num_seeds > 1:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def single(*args):
+        args = [
+            a if ax is None else jax.tree.map(lambda x: x[0], a)
+            for a, ax in zip(args, _axes(in_axes, len(args)), strict=True)
+        ]
+        return jax.tree.map(lambda x: x[None], fn(*args))
+
+    return single
+
+
+def _axes(in_axes, n: int) -> tuple:
+    return tuple(in_axes) if isinstance(in_axes, tuple | list) else (in_axes,) * n
+
+
+def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: int):
+    """The jitted, ahead-of-time compiled chunk for a given number of steps."""
+    fn = over_seeds(lambda s: train_chunk(engine, s, num_steps), num_seeds)
+    return jax.jit(fn, donate_argnums=0).lower(state).compile()
+
+
+def compile_eval(engine: Engine, state: TrainState, batches: Batch, num_seeds: int):
+    fn = over_seeds(lambda p, b: evaluate(engine, p, b), num_seeds, in_axes=(0, None))
+    return jax.jit(fn).lower(state.params, batches).compile()

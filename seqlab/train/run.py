@@ -1,0 +1,216 @@
+"""Trains one config in one run directory, resuming from its latest checkpoint.
+
+The host only logs, evaluates and checkpoints between chunks; each chunk is one compiled
+program of K optimiser steps over all seeds. Chunk boundaries are multiples of train.chunk
+and of the eval/checkpoint intervals, so a resumed run executes exactly the same programs
+on exactly the same states as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from seqlab import config as config_lib
+from seqlab.registry import TASKS
+from seqlab.track.base import Multiplexer
+from seqlab.track.jsonl import JsonlWriter
+from seqlab.train import loop
+from seqlab.train import summary as summary_lib
+from seqlab.train.checkpoint import Checkpointer
+from seqlab.train.optim import make_optimizer
+from seqlab.train.progress import Progress
+from seqlab.train.rundir import (
+    CONFIG,
+    METRICS,
+    SUMMARY,
+    acquire_lock,
+    check_writable,
+    finite_or_none,
+    read_json,
+    truncate_metrics,
+    write_json_atomic,
+)
+from seqlab.train.state import Engine, init_state, param_count, seed_values
+
+
+def prepare_workdir(cfg, workdir: Path) -> None:
+    """Checks (before writing anything) that `workdir` is new or holds this same config."""
+    check_writable(workdir)
+    existing = Path(workdir) / CONFIG
+    if existing.exists():
+        stored = config_lib.flatten(read_json(existing))
+        wanted = config_lib.flatten(cfg.to_dict())
+        differ = sorted(
+            k for k in stored.keys() | wanted.keys() if _norm(stored.get(k)) != _norm(wanted.get(k))
+        )
+        if differ:
+            raise config_lib.ConfigError(
+                f"workdir {str(workdir)!r} holds a run with a different config "
+                f"(differs in {', '.join(differ)}); use a new workdir to train this config"
+            )
+
+
+def _norm(v):
+    return list(v) if isinstance(v, tuple | list) else v
+
+
+def next_boundary(step: int, cfg) -> int:
+    intervals = (cfg.train.chunk, cfg.eval.every, cfg.checkpoint.every)
+    return min([cfg.train.steps] + [(step // n + 1) * n for n in intervals])
+
+
+def _rows(metrics: dict, step: int, split: str, seeds: list[int], elapsed: float) -> list[dict]:
+    host = jax.device_get(metrics)
+    now = time.time()
+    rows = []
+    for i, seed in enumerate(seeds):
+        row = {"step": step, "seed": seed, "split": split, "elapsed": round(elapsed, 3), "time": now}
+        row.update({k: finite_or_none(float(np.asarray(v)[i])) for k, v in host.items()})
+        rows.append(row)
+    return rows
+
+
+def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | None = None) -> dict:
+    """Trains (or resumes) the run in `workdir`; returns its summary."""
+    workdir = Path(workdir)
+    prepare_workdir(cfg, workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    lock = acquire_lock(workdir)  # held until the process exits
+    if not (workdir / CONFIG).exists():
+        write_json_atomic(workdir / CONFIG, cfg.to_dict())
+
+    task = TASKS.get(cfg.task.name)(cfg.task)
+    spec = task.spec
+    seeds = seed_values(cfg.train)
+    tx = make_optimizer(cfg.optim, cfg.train.steps)
+    graphdef, state = init_state(cfg.model, task, tx, seeds)
+    engine = Engine(graphdef, task, tx, cfg.train.batch_size)
+    checkpointer = Checkpointer(workdir / "checkpoints", cfg.checkpoint.keep)
+
+    records = [summary_lib.new_seed_record(s) for s in seeds]
+    elapsed_before, step = 0.0, 0
+    restored = checkpointer.restore_latest(state)
+    if restored is not None:
+        state, meta = restored
+        step, elapsed_before = meta["step"], meta["elapsed"]
+        for row in truncate_metrics(workdir / METRICS, step):
+            _replay(records, seeds, row, spec.solved)
+    elif (workdir / METRICS).exists():
+        truncate_metrics(workdir / METRICS, -1)  # rows from before any checkpoint are redone
+
+    sinks = [JsonlWriter(workdir)]
+    if cfg.track.wandb:
+        from seqlab.track.wandb import WandbWriter
+
+        sinks.append(WandbWriter(cfg.track, run_name=workdir.name, workdir=workdir, seeds=seeds, config=cfg.to_dict()))
+    out = Multiplexer(sinks + list(writers or []))
+
+    summary = {
+        "status": "running",
+        "task": {"name": spec.name, "length": spec.length, "seq_len": spec.seq_len,
+                 "baseline": spec.baseline, "solved": spec.solved.describe()},
+        "model": cfg.model.name,
+        "params": param_count(state),
+        "steps": cfg.train.steps,
+        "seeds": records,
+        "throughput": {},
+    }
+    batches = loop.eval_batches(task, cfg.eval)
+    t_start = time.perf_counter()
+    elapsed = lambda: elapsed_before + time.perf_counter() - t_start  # noqa: E731
+    compile_s = {}
+    t0 = time.perf_counter()
+    evaluate = loop.compile_eval(engine, state, batches, len(seeds))
+    compile_s["eval"] = time.perf_counter() - t0
+    chunks: dict[int, object] = {}
+    meter = Progress(cfg.train.steps, enabled=progress)
+    timed_steps, timed_s = 0, 0.0
+
+    def run_eval(step: int) -> str:
+        metrics = evaluate(state.params, batches)
+        rows = _rows(metrics, step, "eval", seeds, elapsed())
+        for r in rows:
+            _replay(records, seeds, r, spec.solved)
+        out.write(rows)
+        name = spec.solved.metric
+        live = [r[name] for r in rows if r[name] is not None]
+        return f"eval {name} {np.mean(live):.4g}" if live else ""
+
+    try:
+        if step == 0:
+            run_eval(0)
+        while step < cfg.train.steps:
+            k = next_boundary(step, cfg) - step
+            if k not in chunks:
+                t0 = time.perf_counter()
+                chunks[k] = loop.compile_chunk(engine, state, k, len(seeds))
+                compile_s[f"chunk{k}"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            state, metrics = chunks[k](state)
+            metrics = jax.block_until_ready(metrics)
+            timed_steps, timed_s = timed_steps + k, timed_s + time.perf_counter() - t0
+            step += k
+            train_rows = _rows(metrics, step, "train", seeds, elapsed())
+            for rec, d in zip(records, np.asarray(jax.device_get(state.diverged_at)), strict=True):
+                if d:
+                    summary_lib.record_divergence(rec, int(d))
+            out.write([r for r, rec in zip(train_rows, records, strict=True)
+                       if rec["diverged_at"] is None or rec["diverged_at"] > step - k])
+            eval_text = ""
+            if step % cfg.eval.every == 0 or step == cfg.train.steps:
+                eval_text = run_eval(step)
+            losses = [r["loss"] for r in train_rows if r["loss"] is not None]
+            meter.update(step, timed_steps / timed_s, float(np.mean(losses)) if losses else None, eval_text)
+            summary["throughput"] = _throughput(timed_steps, timed_s, cfg, spec, compile_s)
+            if step % cfg.checkpoint.every == 0 or step == cfg.train.steps:
+                checkpointer.save(state, {"step": step, "elapsed": elapsed()})
+            if step % cfg.eval.every == 0 or step == cfg.train.steps:
+                out.summary(_finish(summary, records, step, elapsed(), finished=False))
+        for rec in records:
+            if rec["status"] == "running":
+                rec["status"] = "completed"
+        out.summary(_finish(summary, records, step, elapsed(), finished=True))
+        return summary
+    except BaseException as e:
+        if not isinstance(e, KeyboardInterrupt):
+            summary["status"] = "failed"
+            summary["error"] = f"{type(e).__name__}: {e}"
+            write_json_atomic(workdir / SUMMARY, summary)
+        raise
+    finally:
+        out.close()
+        checkpointer.close()
+        os.close(lock)
+
+
+def _replay(records: list[dict], seeds: list[int], row: dict, criterion) -> None:
+    """Folds an eval row (new, or read back from metrics.jsonl on resume) into the records."""
+    if row.get("split") != "eval":
+        return
+    metrics = {k: v for k, v in row.items() if k not in ("step", "seed", "split", "elapsed", "time")}
+    summary_lib.record_eval(records[seeds.index(row["seed"])], row["step"], metrics, criterion)
+
+
+def _throughput(steps: int, seconds: float, cfg, spec, compile_s: dict) -> dict:
+    tp = {"compile_s": {k: round(v, 3) for k, v in compile_s.items()}}
+    if steps and seconds > 0:
+        sps = steps / seconds
+        tp["steps_per_s"] = sps
+        tp["tokens_per_s"] = sps * cfg.train.batch_size * spec.seq_len * cfg.train.seeds
+    return tp
+
+
+def _finish(summary: dict, records: list[dict], step: int, elapsed: float, finished: bool) -> dict:
+    summary.update(
+        step=step,
+        elapsed_s=round(elapsed, 3),
+        status=summary_lib.run_status(records, finished),
+        solved_seeds=sum(r["solved_at"] is not None for r in records),
+        updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    return summary

@@ -1,0 +1,63 @@
+"""TrainState and its initialisation, with a leading seed axis for multi-seed programs.
+
+Seed s of a run uses `jax.random.key(train.seed + s)`, split into an init key and a data key,
+so a seed trained inside a multi-seed program sees the same initialisation and the same
+batches as a single-seed run with that seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx, struct
+
+from seqlab.registry import MODELS
+from seqlab.tasks.base import Task, TaskSpec
+
+
+class TrainState(struct.PyTreeNode):
+    params: Any  # nnx.State of the model's nnx.Param leaves
+    opt_state: Any
+    step: jax.Array  # int32: optimiser steps taken
+    key: jax.Array  # typed PRNG key of the data stream; batch i uses fold_in(key, i)
+    diverged_at: jax.Array  # int32: the step whose loss or gradient was non-finite; 0 if none
+
+
+class Engine(NamedTuple):
+    """The static parts of a training program."""
+
+    graphdef: nnx.GraphDef
+    task: Task
+    tx: optax.GradientTransformation
+    batch_size: int
+
+
+def build_model(model_cfg, spec: TaskSpec, key: jax.Array) -> nnx.Module:
+    return MODELS.get(model_cfg.name)(model_cfg, spec, nnx.Rngs(params=key))
+
+
+def seed_values(train_cfg) -> list[int]:
+    return [train_cfg.seed + s for s in range(train_cfg.seeds)]
+
+
+def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, TrainState]:
+    """Initial TrainState for every seed, stacked on a leading axis of size len(seeds)."""
+
+    def init_one(seed_key: jax.Array) -> TrainState:
+        init_key, data_key = jax.random.split(seed_key)
+        params = nnx.state(build_model(model_cfg, task.spec, init_key), nnx.Param)
+        zero = jnp.zeros((), jnp.int32)
+        return TrainState(params, tx.init(params), zero, data_key, zero)
+
+    abstract = nnx.eval_shape(lambda: build_model(model_cfg, task.spec, jax.random.key(0)))
+    graphdef, _ = nnx.split(abstract, nnx.Param)  # fails loudly if a model holds other state
+    keys = jnp.stack([jax.random.key(s) for s in seeds])
+    return graphdef, jax.jit(jax.vmap(init_one))(keys)
+
+
+def param_count(state: TrainState) -> int:
+    """Parameters of one seed's model."""
+    return sum(x[0].size for x in jax.tree.leaves(state.params))

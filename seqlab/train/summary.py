@@ -1,0 +1,46 @@
+"""The per-seed record that summary.json holds: final and best metrics, solved, diverged."""
+
+from __future__ import annotations
+
+from seqlab.tasks.base import Criterion, metric_mode
+
+
+def new_seed_record(seed: int) -> dict:
+    return {
+        "seed": seed,
+        "status": "running",
+        "final": {},
+        "best": {},
+        "best_step": {},
+        "solved_at": None,
+        "diverged_at": None,
+    }
+
+
+def record_eval(record: dict, step: int, metrics: dict, criterion: Criterion) -> None:
+    """Folds one evaluation (at `step`) into a seed's record."""
+    if record["diverged_at"] is not None:
+        return
+    record["final"] = dict(metrics)
+    record["final_step"] = step
+    for name, value in metrics.items():
+        if value is None:
+            continue
+        best = record["best"].get(name)
+        if best is None or (value > best if metric_mode(name) == "max" else value < best):
+            record["best"][name] = value
+            record["best_step"][name] = step
+    if record["solved_at"] is None and criterion.met(metrics.get(criterion.metric)):
+        record["solved_at"] = step
+
+
+def record_divergence(record: dict, step: int) -> None:
+    if record["diverged_at"] is None:
+        record["diverged_at"] = step
+        record["status"] = "diverged"
+
+
+def run_status(records: list[dict], finished: bool) -> str:
+    if all(r["status"] == "diverged" for r in records):
+        return "diverged"
+    return "completed" if finished else "running"
