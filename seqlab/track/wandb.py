@@ -124,9 +124,7 @@ class WandbWriter:
             self.last_step[seed] = step
             split = row["split"]
             metrics = {
-                f"{split}/{k}": v
-                for k, v in row.items()
-                if k not in _NOT_METRICS and v is not None
+                f"{split}/{k}": v for k, v in row.items() if k not in _NOT_METRICS and v is not None
             }
             # No commit: train and eval rows of the same step merge into one history row.
             self.runs[seed].log(metrics, step=step)
@@ -149,6 +147,8 @@ class WandbWriter:
             run.summary.update({k: v for k, v in values.items() if v is not None})
 
     def close(self) -> None:
+        # finish() hands each run to wandb's service process, which completes the offline files
+        # shortly after, at the latest when this process exits: sync them after that.
         runs, self.runs = self.runs, {}
         for run in runs.values():
             run.finish(exit_code=0)

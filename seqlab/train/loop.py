@@ -43,7 +43,7 @@ def train_step(engine: Engine, state: TrainState) -> tuple[TrainState, Metrics]:
     new_state = TrainState(
         keep(params, state.params), keep(opt_state, state.opt_state), step, state.key, diverged_at
     )
-    return new_state, {**metrics, "grad_norm": optax.global_norm(grads)}
+    return new_state, {**metrics, "grad_norm": optax.tree.norm(grads)}
 
 
 def train_chunk(engine: Engine, state: TrainState, num_steps: int) -> tuple[TrainState, Metrics]:

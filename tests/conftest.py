@@ -1,0 +1,37 @@
+"""Shared fixtures: small configs that train in seconds on 2 cores."""
+
+from __future__ import annotations
+
+import pytest
+
+import seqlab.models  # noqa: F401  (registration)
+import seqlab.tasks  # noqa: F401
+from seqlab import config as config_lib
+
+
+def small_config(**overrides):
+    """A locked, validated config; overrides are {'section.key': value}."""
+    cfg = config_lib.base_config()
+    cfg.lock()
+    defaults = {
+        "task.name": "copy",
+        "task.length": 8,
+        "model.hidden": 16,
+        "model.embed_dim": 8,
+        "train.steps": 60,
+        "train.batch_size": 8,
+        "train.chunk": 20,
+        "eval.every": 20,
+        "eval.batches": 2,
+        "eval.batch_size": 16,
+        "checkpoint.every": 20,
+    }
+    for key, value in {**defaults, **overrides}.items():
+        config_lib.apply_value(cfg, key, tuple(value) if isinstance(value, list) else value)
+    config_lib.validate(cfg)
+    return cfg
+
+
+@pytest.fixture
+def make_config():
+    return small_config

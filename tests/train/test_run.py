@@ -1,0 +1,144 @@
+"""The run directory: record contents, resume, kill safety, damaged checkpoints, locking."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from seqlab.config import ConfigError
+from seqlab.train.rundir import RunLockedError, acquire_lock, read_metrics
+from seqlab.train.run import train
+from tests.conftest import small_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_run_record(tmp_path):
+    cfg = small_config(**{"train.seeds": 2, "eval.every": 20, "train.steps": 40})
+    summary = train(cfg, tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    assert json.loads((run / "config.json").read_text()) == json.loads(
+        json.dumps(cfg.to_dict(), default=list)
+    )
+    on_disk = json.loads((run / "summary.json").read_text())
+    assert on_disk["status"] == summary["status"] == "completed"
+    assert on_disk["params"] == 16 * 4 * (8 + 16 + 1) + 10 * 8 + 17 * 10  # lstm + embed + readout
+    assert on_disk["throughput"]["tokens_per_s"] > 0
+    assert [s["seed"] for s in on_disk["seeds"]] == [0, 1]
+    rows, bad = read_metrics(run / "metrics.jsonl")
+    assert bad == 0
+    evals = {(r["step"], r["seed"]) for r in rows if r["split"] == "eval"}
+    assert evals == {(s, seed) for s in (0, 20, 40) for seed in (0, 1)}
+    trains = [(r["step"], r["seed"]) for r in rows if r["split"] == "train"]
+    assert sorted(trains) == [(s, seed) for s in (20, 40) for seed in (0, 1)]
+    last_eval = [r for r in rows if r["split"] == "eval" and r["step"] == 40 and r["seed"] == 1][0]
+    assert on_disk["seeds"][1]["final"]["loss"] == pytest.approx(last_eval["loss"])
+    assert on_disk["seeds"][1]["best"]["loss"] == min(
+        r["loss"] for r in rows if r["split"] == "eval" and r["seed"] == 1
+    )
+    assert sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.isdigit()) == [
+        "20",
+        "40",
+    ]
+
+
+def test_all_seeds_diverging_marks_the_run_diverged(tmp_path):
+    cfg = small_config(**{"optim.name": "sgd", "optim.lr": 1e30, "optim.clip_norm": 0.0,
+                          "train.seeds": 2, "train.steps": 20, "task.name": "adding",
+                          "task.length": 6})
+    summary = train(cfg, tmp_path / "run", progress=False)
+    assert summary["status"] == "diverged"
+    assert all(s["status"] == "diverged" and 1 <= s["diverged_at"] <= 20 for s in summary["seeds"])
+
+
+def test_existing_run_with_other_config_is_refused(tmp_path):
+    train(small_config(**{"train.steps": 20}), tmp_path / "run", progress=False)
+    with pytest.raises(ConfigError, match="different config.*model.hidden"):
+        train(small_config(**{"train.steps": 20, "model.hidden": 8}), tmp_path / "run")
+
+
+def test_second_process_is_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    fd = acquire_lock(tmp_path / "run")
+    try:
+        with pytest.raises(RunLockedError, match=f"in use by another seqlab process \\(pid {os.getpid()}"):
+            acquire_lock(tmp_path / "run")
+    finally:
+        os.close(fd)
+    os.close(acquire_lock(tmp_path / "run"))  # free again once released
+
+
+def test_damaged_latest_checkpoint_falls_back_to_previous(tmp_path):
+    cfg = small_config(**{"train.steps": 60})
+    run = tmp_path / "run"
+    train(cfg, run, progress=False)
+    for f in (run / "checkpoints" / "60" / "state").rglob("*"):
+        if f.is_file():
+            f.write_bytes(b"garbage")
+    metrics_before = read_metrics(run / "metrics.jsonl")[0]
+    with pytest.warns(UserWarning, match="checkpoint at step 60 could not be restored"):
+        summary = train(cfg, run, progress=False)  # resumes from step 40 and redoes 40..60
+    assert summary["status"] == "completed" and summary["step"] == 60
+    rows = read_metrics(run / "metrics.jsonl")[0]
+    strip = lambda rs: sorted((r["step"], r["seed"], r["split"], r["loss"]) for r in rs)  # noqa: E731
+    assert strip(rows) == strip(metrics_before)  # redone steps recorded once, same values
+
+
+def _cli(workdir, steps):
+    return [
+        sys.executable, "-m", "seqlab", "train", "--config", str(ROOT / "configs/copy.py:fast"),
+        "--config.task.length=8", "--config.model.hidden=16", "--config.model.embed_dim=8",
+        "--config.train.batch_size=8", f"--config.train.steps={steps}",
+        "--config.train.chunk=10", "--config.train.seeds=2", "--config.eval.every=100",
+        "--config.eval.batches=1", "--config.eval.batch_size=16",
+        "--config.checkpoint.every=20", "--config.checkpoint.keep=2", "--workdir", str(workdir),
+    ]  # fmt: skip
+
+
+def _checkpoint_steps(run: Path) -> list[int]:
+    ckpts = run / "checkpoints"
+    return sorted(int(p.name) for p in ckpts.iterdir() if p.name.isdigit()) if ckpts.exists() else []
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_is_bitwise_identical_to_uninterrupted(tmp_path):
+    steps = 1500
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(_cli(killed, steps), env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not [s for s in _checkpoint_steps(killed) if s >= 100] and time.time() < deadline:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert json.loads((killed / "summary.json").read_text())["status"] == "running"
+    assert max(_checkpoint_steps(killed)) < steps
+
+    for run in (killed, clean):
+        done = subprocess.run(_cli(run, steps), env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    a = ocp.StandardCheckpointer().restore(killed / "checkpoints" / str(steps) / "state")
+    b = ocp.StandardCheckpointer().restore(clean / "checkpoints" / str(steps) / "state")
+    assert a.keys() == b.keys() and len(a) > 5
+    for k in a:
+        np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]), err_msg=k)
+
+    def table(run):
+        rows = read_metrics(run / "metrics.jsonl")[0]
+        return sorted(
+            tuple(sorted((k, v) for k, v in r.items() if k not in ("time", "elapsed"))) for r in rows
+        )
+
+    ta, tb = table(killed), table(clean)
+    assert len(set(ta)) == len(ta)  # nothing recorded twice
+    assert ta == tb  # and every row equal to the uninterrupted run's
