@@ -25,7 +25,9 @@ def _split_overrides(extra: list[str]) -> list[tuple[str, str]]:
     while i < len(extra):
         arg = extra[i]
         if not arg.startswith(OVERRIDE_PREFIX):
-            raise ConfigError(f"unrecognised argument {arg!r}; overrides look like --config.model.hidden=128")
+            raise ConfigError(
+                f"unrecognised argument {arg!r}; overrides look like --config.model.hidden=128"
+            )
         key, eq, value = arg[len(OVERRIDE_PREFIX) :].partition("=")
         if not eq:
             if i + 1 >= len(extra):
@@ -53,10 +55,10 @@ def _load_train_config(args, overrides):
 
 
 def cmd_train(args, extra) -> int:
-    import seqlab.models  # noqa: F401  (registration)
+    import seqlab.models
     import seqlab.tasks  # noqa: F401
-    from seqlab.train.rundir import SUMMARY
     from seqlab.train.run import train
+    from seqlab.train.rundir import SUMMARY
 
     cfg = _load_train_config(args, _split_overrides(extra))
     summary = train(cfg, args.workdir, progress=not args.quiet)
@@ -73,7 +75,7 @@ def cmd_list(registry_name: str):
     def run(args, extra) -> int:
         if extra:
             raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
-        import seqlab.models  # noqa: F401
+        import seqlab.models
         import seqlab.tasks  # noqa: F401
         from seqlab import registry
 

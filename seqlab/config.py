@@ -38,6 +38,7 @@ def base_config() -> ml_collections.ConfigDict:
         residual=False,  # x + mixer(norm(x)) around each layer
         norm="none",  # none | layer | rms (only with residual)
         forget_bias=1.0,
+        chrono_tmax=0,  # >= 3: chrono init of the gate biases (Tallec & Ollivier 2018); 0 = off
         unroll=1,
         remat=False,
         hoist_input=False,  # input projection for all steps before the scan
@@ -60,9 +61,7 @@ def base_config() -> ml_collections.ConfigDict:
     )
     c.eval = dict(every=500, batches=4, batch_size=256, seed=2**31 - 1)
     c.checkpoint = dict(every=1000, keep=3)
-    c.track = dict(
-        wandb=False, project="seqlab", entity="", group="", tags=(), mode="auto", dir=""
-    )
+    c.track = dict(wandb=False, project="seqlab", entity="", group="", tags=(), mode="auto", dir="")
     return c
 
 
@@ -118,7 +117,11 @@ def _parent(cfg: ml_collections.ConfigDict, dotted: str) -> tuple[ml_collections
     for depth, part in enumerate(parts):
         where = ".".join(parts[:depth]) or "the config"
         if not isinstance(node, ml_collections.ConfigDict) or part not in node:
-            valid = ", ".join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ""
+            valid = (
+                ", ".join(sorted(node.keys()))
+                if isinstance(node, ml_collections.ConfigDict)
+                else ""
+            )
             raise ConfigError(f"unknown config key {dotted!r}; valid keys in {where}: {valid}")
         if depth < len(parts) - 1:
             node = node[part]
@@ -216,8 +219,11 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             raise ConfigError(f"optim.{key} must be >= 0, got {o[key]!r}")
     if not 0 <= o.warmup_steps < cfg.train.steps:
         raise ConfigError(
-            f"optim.warmup_steps must be in [0, train.steps={cfg.train.steps}), got {o.warmup_steps}"
+            f"optim.warmup_steps must be in [0, train.steps={cfg.train.steps}), "
+            f"got {o.warmup_steps}"
         )
+    if cfg.model.chrono_tmax < 0 or cfg.model.chrono_tmax in (1, 2):
+        raise ConfigError(f"model.chrono_tmax must be 0 (off) or >= 3, got {cfg.model.chrono_tmax}")
     if cfg.train.seed < 0:
         raise ConfigError(f"train.seed must be >= 0, got {cfg.train.seed}")
     try:

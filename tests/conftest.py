@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import seqlab.models  # noqa: F401  (registration)
+import seqlab.models
 import seqlab.tasks  # noqa: F401
 from seqlab import config as config_lib
 

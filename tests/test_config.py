@@ -27,7 +27,12 @@ def test_every_config_file_builds(path):
 
 def test_paper_defaults():
     cfg = config_lib.load(str(CONFIG_FILES[0].parent / "copy.py"))
-    assert (cfg.train.batch_size, cfg.optim.name, cfg.optim.lr, cfg.train.steps) == (20, "rmsprop", 1e-3, 20_000)
+    assert (cfg.train.batch_size, cfg.optim.name, cfg.optim.lr, cfg.train.steps) == (
+        20,
+        "rmsprop",
+        1e-3,
+        20_000,
+    )
     assert cfg.optim.clip_value == 1.0
     cfg = config_lib.load(str(CONFIG_FILES[0].parent / "adding_1997.py"))
     assert cfg.eval.batches * cfg.eval.batch_size >= 2000  # the paper's 2000-sequence criterion
@@ -56,5 +61,5 @@ def test_config_json_round_trip():
 def test_norm_without_residual_is_refused():
     cfg = config_lib.base_config()
     cfg.model.norm = "layer"
-    with pytest.raises(config_lib.ConfigError, match="only with model.residual"):
+    with pytest.raises(config_lib.ConfigError, match=r"only with model\.residual"):
         config_lib.validate(cfg)

@@ -5,7 +5,9 @@
 
 One bias vector (torch has two: b_ih + b_hh). Initialisation follows flax's
 OptimizedLSTMCell (LeCun-normal input kernel, orthogonal recurrent kernel, zero bias), except
-the forget-gate bias, which is a config option (+1 by default, Jozefowicz et al. 2015).
+the forget-gate bias, which is a config option (+1 by default, Jozefowicz et al. 2015), or the
+chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?"):
+b_f ~ log U[1, T_max - 1], b_i = -b_f, which spreads the cells' memory time scales up to T_max.
 """
 
 from __future__ import annotations
@@ -14,10 +16,27 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.recurrence import Cell, Params, ScanOptions, scan_cell, step
+from seqlab.models.recurrence import (
+    DEFAULT_OPTIONS,
+    Cell,
+    Params,
+    ScanOptions,
+    scan_cell,
+    step,
+)
 from seqlab.models.sequence import SequenceModel, scan_options
 from seqlab.registry import MODELS
 from seqlab.tasks.base import TaskSpec
+
+
+def lstm_bias(
+    key: jax.Array | None, hidden: int, forget_bias: float, chrono_tmax: int
+) -> jax.Array:
+    b = jnp.zeros((4 * hidden,))
+    if chrono_tmax:
+        b_f = jnp.log(jax.random.uniform(key, (hidden,), minval=1.0, maxval=chrono_tmax - 1.0))
+        return b.at[:hidden].set(-b_f).at[hidden : 2 * hidden].set(b_f)
+    return b.at[hidden : 2 * hidden].set(forget_bias)
 
 
 def lstm_project(params: Params, x: jax.Array) -> jax.Array:
@@ -53,13 +72,18 @@ class LSTMLayer(nnx.Module):
         *,
         rngs: nnx.Rngs,
         forget_bias: float = 1.0,
-        options: ScanOptions = ScanOptions(),
+        chrono_tmax: int = 0,
+        options: ScanOptions = DEFAULT_OPTIONS,
     ):
         self.out_features = hidden
         self.options = options
-        self.w_ih = nnx.Param(nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden)))
+        self.w_ih = nnx.Param(
+            nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden))
+        )
         self.w_hh = nnx.Param(nnx.initializers.orthogonal()(rngs.params(), (hidden, 4 * hidden)))
-        self.b = nnx.Param(jnp.zeros((4 * hidden,)).at[hidden : 2 * hidden].set(forget_bias))
+        # Only chrono draws a key: the default initialisation keeps the parameter stream as is.
+        key = rngs.params() if chrono_tmax else None
+        self.b = nnx.Param(lstm_bias(key, hidden, forget_bias, chrono_tmax))
 
     def params(self) -> Params:
         return {"w_ih": self.w_ih[...], "w_hh": self.w_hh[...], "b": self.b[...]}
@@ -78,7 +102,12 @@ class LSTMLayer(nnx.Module):
 def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     def layer(in_features: int, rngs: nnx.Rngs) -> LSTMLayer:
         return LSTMLayer(
-            in_features, cfg.hidden, rngs=rngs, forget_bias=cfg.forget_bias, options=scan_options(cfg)
+            in_features,
+            cfg.hidden,
+            rngs=rngs,
+            forget_bias=cfg.forget_bias,
+            chrono_tmax=cfg.chrono_tmax,
+            options=scan_options(cfg),
         )
 
     return SequenceModel(cfg, spec, layer, rngs=rngs)

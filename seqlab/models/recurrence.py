@@ -32,6 +32,9 @@ class ScanOptions(NamedTuple):
     hoist_input: bool = False  # project the input for all steps before the scan
 
 
+DEFAULT_OPTIONS = ScanOptions()
+
+
 def step(cell: Cell, params: Params, carry: Carry, x_BD: jax.Array) -> tuple[Carry, jax.Array]:
     """One streaming step; the same function the scan runs."""
     return cell.recur(params, carry, cell.project(params, x_BD))
@@ -43,7 +46,7 @@ def scan_cell(
     x_TBD: jax.Array,
     carry: Carry | None = None,
     *,
-    options: ScanOptions = ScanOptions(),
+    options: ScanOptions = DEFAULT_OPTIONS,
     reverse: bool = False,
 ) -> tuple[Carry, jax.Array]:
     """Runs `cell` over the leading (time) axis; returns the last carry and all outputs."""

@@ -83,10 +83,9 @@ class SequenceModel(nnx.Module):
     def __call__(self, inputs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
         h_TBH = self.backbone(self.encode(inputs))
         if self.spec.scored == "last":
-            if lengths is None:
-                h_BH = h_TBH[-1]
-            else:
-                h_BH = h_TBH[lengths - 1, jnp.arange(h_TBH.shape[1])]
+            # lengths are in [1, T] (tasks guarantee it); JAX would clamp other indices silently
+            last_T = jnp.full(h_TBH.shape[1], h_TBH.shape[0]) if lengths is None else lengths
+            h_BH = h_TBH[last_T - 1, jnp.arange(h_TBH.shape[1])]
             return self.readout(h_BH)
         return self.readout(h_TBH)
 

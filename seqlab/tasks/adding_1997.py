@@ -43,7 +43,9 @@ class Adding1997Task:
         lengths_B = jax.random.randint(k_len, (batch_size,), T, T_max + 1, jnp.int32)
         steps_T1 = jnp.arange(T_max)[:, None]
         valid_TB = steps_T1 < lengths_B
-        values_TB = jnp.where(valid_TB, jax.random.uniform(k_val, (T_max, batch_size), minval=-1.0), 0.0)
+        values_TB = jnp.where(
+            valid_TB, jax.random.uniform(k_val, (T_max, batch_size), minval=-1.0), 0.0
+        )
         x1_B = jax.random.randint(k_x1, (batch_size,), 0, X1_WINDOW)
         j_B = jax.random.randint(k_x2, (batch_size,), 0, T // 2 - 1)
         x2_B = j_B + (j_B >= x1_B)  # the j-th still-unmarked step

@@ -29,7 +29,9 @@ def _unflatten(flat: dict[str, np.ndarray], like: TrainState) -> TrainState:
     paths, treedef = jax.tree_util.tree_flatten_with_path(raw)
     leaves = [flat[jax.tree_util.keystr(path)] for path, _ in paths]
     restored = jax.tree_util.tree_unflatten(treedef, leaves)
-    return restored.replace(key=jax.random.wrap_key_data(restored.key, impl=jax.random.key_impl(like.key)))
+    return restored.replace(
+        key=jax.random.wrap_key_data(restored.key, impl=jax.random.key_impl(like.key))
+    )
 
 
 class Checkpointer:
@@ -63,7 +65,7 @@ class Checkpointer:
                     ),
                 )
                 return _unflatten(restored["state"], like), dict(restored["meta"])
-            except Exception as e:  # noqa: BLE001 -- any failure means "damaged": fall back
+            except Exception as e:
                 warnings.warn(
                     f"checkpoint at step {step} could not be restored ({type(e).__name__}: "
                     f"{str(e).splitlines()[0] if str(e) else ''}); falling back to an earlier one",

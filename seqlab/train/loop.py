@@ -48,9 +48,7 @@ def train_step(engine: Engine, state: TrainState) -> tuple[TrainState, Metrics]:
 
 def train_chunk(engine: Engine, state: TrainState, num_steps: int) -> tuple[TrainState, Metrics]:
     """`num_steps` optimiser steps in one lax.scan; returns metrics averaged over the chunk."""
-    state, metrics = jax.lax.scan(
-        lambda s, _: train_step(engine, s), state, None, length=num_steps
-    )
+    state, metrics = jax.lax.scan(lambda s, _: train_step(engine, s), state, None, length=num_steps)
     return state, jax.tree.map(lambda m: m.mean(0), metrics)
 
 

@@ -18,7 +18,9 @@ class Progress:
     def __init__(self, total_steps: int, enabled: bool = True, stream=sys.stderr):
         self.total, self.enabled, self.stream = total_steps, enabled, stream
 
-    def update(self, step: int, steps_per_s: float, loss: float | None, eval_text: str = "") -> None:
+    def update(
+        self, step: int, steps_per_s: float, loss: float | None, eval_text: str = ""
+    ) -> None:
         if not self.enabled:
             return
         parts = [

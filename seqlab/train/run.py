@@ -48,11 +48,19 @@ def prepare_workdir(cfg, workdir: Path) -> None:
         differ = sorted(
             k for k in stored.keys() | wanted.keys() if _norm(stored.get(k)) != _norm(wanted.get(k))
         )
+        if differ == ["train.steps"] and can_extend(stored, cfg):
+            write_json_atomic(existing, cfg.to_dict())  # train longer: same run, more steps
+            return
         if differ:
             raise config_lib.ConfigError(
                 f"workdir {str(workdir)!r} holds a run with a different config "
                 f"(differs in {', '.join(differ)}); use a new workdir to train this config"
             )
+
+
+def can_extend(stored: dict, cfg) -> bool:
+    """More steps continue a run exactly only if the schedule does not depend on its length."""
+    return cfg.train.steps > stored["train.steps"] and cfg.optim.schedule == "constant"
 
 
 def _norm(v):
@@ -69,7 +77,13 @@ def _rows(metrics: dict, step: int, split: str, seeds: list[int], elapsed: float
     now = time.time()
     rows = []
     for i, seed in enumerate(seeds):
-        row = {"step": step, "seed": seed, "split": split, "elapsed": round(elapsed, 3), "time": now}
+        row = {
+            "step": step,
+            "seed": seed,
+            "split": split,
+            "elapsed": round(elapsed, 3),
+            "time": now,
+        }
         row.update({k: finite_or_none(float(np.asarray(v)[i])) for k, v in host.items()})
         rows.append(row)
     return rows
@@ -107,13 +121,22 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
     if cfg.track.wandb:
         from seqlab.track.wandb import WandbWriter
 
-        sinks.append(WandbWriter(cfg.track, run_name=workdir.name, workdir=workdir, seeds=seeds, config=cfg.to_dict()))
+        sinks.append(
+            WandbWriter(
+                cfg.track, run_name=workdir.name, workdir=workdir, seeds=seeds, config=cfg.to_dict()
+            )
+        )
     out = Multiplexer(sinks + list(writers or []))
 
     summary = {
         "status": "running",
-        "task": {"name": spec.name, "length": spec.length, "seq_len": spec.seq_len,
-                 "baseline": spec.baseline, "solved": spec.solved.describe()},
+        "task": {
+            "name": spec.name,
+            "length": spec.length,
+            "seq_len": spec.seq_len,
+            "baseline": spec.baseline,
+            "solved": spec.solved.describe(),
+        },
         "model": cfg.model.name,
         "params": param_count(state),
         "steps": cfg.train.steps,
@@ -159,13 +182,20 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
             for rec, d in zip(records, np.asarray(jax.device_get(state.diverged_at)), strict=True):
                 if d:
                     summary_lib.record_divergence(rec, int(d))
-            out.write([r for r, rec in zip(train_rows, records, strict=True)
-                       if rec["diverged_at"] is None or rec["diverged_at"] > step - k])
+            out.write(
+                [
+                    r
+                    for r, rec in zip(train_rows, records, strict=True)
+                    if rec["diverged_at"] is None or rec["diverged_at"] > step - k
+                ]
+            )
             eval_text = ""
             if step % cfg.eval.every == 0 or step == cfg.train.steps:
                 eval_text = run_eval(step)
             losses = [r["loss"] for r in train_rows if r["loss"] is not None]
-            meter.update(step, timed_steps / timed_s, float(np.mean(losses)) if losses else None, eval_text)
+            meter.update(
+                step, timed_steps / timed_s, float(np.mean(losses)) if losses else None, eval_text
+            )
             summary["throughput"] = _throughput(timed_steps, timed_s, cfg, spec, compile_s)
             if step % cfg.checkpoint.every == 0 or step == cfg.train.steps:
                 checkpointer.save(state, {"step": step, "elapsed": elapsed()})
@@ -192,7 +222,9 @@ def _replay(records: list[dict], seeds: list[int], row: dict, criterion) -> None
     """Folds an eval row (new, or read back from metrics.jsonl on resume) into the records."""
     if row.get("split") != "eval":
         return
-    metrics = {k: v for k, v in row.items() if k not in ("step", "seed", "split", "elapsed", "time")}
+    metrics = {
+        k: v for k, v in row.items() if k not in ("step", "seed", "split", "elapsed", "time")
+    }
     summary_lib.record_eval(records[seeds.index(row["seed"])], row["step"], metrics, criterion)
 
 

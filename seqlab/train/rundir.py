@@ -70,9 +70,13 @@ def check_writable(workdir: Path) -> None:
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise ConfigError(f"workdir {str(workdir)!r} cannot be created: {str(ancestor)!r} is a file")
+        raise ConfigError(
+            f"workdir {str(workdir)!r} cannot be created: {str(ancestor)!r} is a file"
+        )
     if not os.access(ancestor, os.W_OK):
-        raise ConfigError(f"workdir {str(workdir)!r} cannot be created: {str(ancestor)!r} is not writable")
+        raise ConfigError(
+            f"workdir {str(workdir)!r} cannot be created: {str(ancestor)!r} is not writable"
+        )
 
 
 def acquire_lock(workdir: Path):

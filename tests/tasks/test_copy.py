@@ -38,7 +38,7 @@ def test_baseline_equals_memoryless_predictor_loss():
     # certain blank before the recall window, uniform over the 8 symbols inside it
     blank = jnp.full((T + 10, 64, 10), -1e9).at[..., 0].set(0.0)
     uniform = jnp.full((10, 64, 10), -1e9).at[..., 1:9].set(0.0)
-    loss, metrics = task.loss_and_metrics(jnp.concatenate([blank, uniform]), b)
+    loss, _ = task.loss_and_metrics(jnp.concatenate([blank, uniform]), b)
     assert float(loss) == pytest.approx(task.spec.baseline, rel=1e-6)
 
 

@@ -86,7 +86,7 @@ def test_eval_batches_are_fixed_and_held_out():
     a, b = loop.eval_batches(task, cfg.eval), loop.eval_batches(task, cfg.eval)
     np.testing.assert_array_equal(a.inputs, b.inputs)
     assert a.inputs.shape == (cfg.eval.batches, task.spec.seq_len, cfg.eval.batch_size)
-    engine, state = setup(cfg)
+    _, state = setup(cfg)
     train_key = jax.random.fold_in(state.key[0], 0)
     train_batch = task.sample(train_key, cfg.eval.batch_size)
     assert not np.array_equal(train_batch.inputs, a.inputs[0])
@@ -98,17 +98,25 @@ def test_evaluate_matches_direct_loss():
     batches = loop.eval_batches(engine.task, cfg.eval)
     metrics = loop.compile_eval(engine, state, batches, 2)(state.params, batches)
     params1 = jax.tree.map(lambda x: x[1], state.params)
-    direct = np.mean([
-        float(loop.loss_fn(engine, params1, jax.tree.map(lambda x, i=i: x[i], batches))[0])
-        for i in range(cfg.eval.batches)
-    ])
+    direct = np.mean(
+        [
+            float(loop.loss_fn(engine, params1, jax.tree.map(lambda x, i=i: x[i], batches))[0])
+            for i in range(cfg.eval.batches)
+        ]
+    )
     assert float(metrics["loss"][1]) == pytest.approx(direct, rel=1e-5)
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
 def test_every_optimizer_trains(name):
-    cfg = small_config(**{"optim.name": name, "optim.lr": 0.05 if name == "sgd" else 3e-3,
-                          "task.name": "adding", "task.length": 6})
+    cfg = small_config(
+        **{
+            "optim.name": name,
+            "optim.lr": 0.05 if name == "sgd" else 3e-3,
+            "task.name": "adding",
+            "task.length": 6,
+        }
+    )
     engine, state = setup(cfg)
     state, first = run_chunks(engine, state, [5])
     _, last = run_chunks(engine, state, [150])
@@ -116,8 +124,9 @@ def test_every_optimizer_trains(name):
 
 
 def test_clipping_and_schedules():
-    cfg = small_config(**{"optim.name": "sgd", "optim.lr": 1.0, "optim.clip_value": 0.5,
-                          "optim.clip_norm": 0.0})
+    cfg = small_config(
+        **{"optim.name": "sgd", "optim.lr": 1.0, "optim.clip_value": 0.5, "optim.clip_norm": 0.0}
+    )
     tx = make_optimizer(cfg.optim, 100)
     g = {"w": jnp.array([3.0, -0.2, -7.0])}
     updates, _ = tx.update(g, tx.init(g))
@@ -126,8 +135,14 @@ def test_clipping_and_schedules():
     tx = make_optimizer(cfg.optim, 100)
     updates, _ = tx.update(g, tx.init(g))
     assert float(optax.tree.norm(updates)) == pytest.approx(1.0, rel=1e-5)
-    cfg = small_config(**{"optim.schedule": "cosine", "optim.warmup_steps": 10,
-                          "optim.final_lr_fraction": 0.1, "train.steps": 100})
+    cfg = small_config(
+        **{
+            "optim.schedule": "cosine",
+            "optim.warmup_steps": 10,
+            "optim.final_lr_fraction": 0.1,
+            "train.steps": 100,
+        }
+    )
     from seqlab.train.optim import make_schedule
 
     sched = make_schedule(cfg.optim, 100)

@@ -13,8 +13,8 @@ import orbax.checkpoint as ocp
 import pytest
 
 from seqlab.config import ConfigError
-from seqlab.train.rundir import RunLockedError, acquire_lock, read_metrics
 from seqlab.train.run import train
+from seqlab.train.rundir import RunLockedError, acquire_lock, read_metrics
 from tests.conftest import small_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def test_run_record(tmp_path):
     assert evals == {(s, seed) for s in (0, 20, 40) for seed in (0, 1)}
     trains = [(r["step"], r["seed"]) for r in rows if r["split"] == "train"]
     assert sorted(trains) == [(s, seed) for s in (20, 40) for seed in (0, 1)]
-    last_eval = [r for r in rows if r["split"] == "eval" and r["step"] == 40 and r["seed"] == 1][0]
+    last_eval = next(r for r in rows if r["split"] == "eval" and r["step"] == 40 and r["seed"] == 1)
     assert on_disk["seeds"][1]["final"]["loss"] == pytest.approx(last_eval["loss"])
     assert on_disk["seeds"][1]["best"]["loss"] == min(
         r["loss"] for r in rows if r["split"] == "eval" and r["seed"] == 1
@@ -50,9 +50,17 @@ def test_run_record(tmp_path):
 
 
 def test_all_seeds_diverging_marks_the_run_diverged(tmp_path):
-    cfg = small_config(**{"optim.name": "sgd", "optim.lr": 1e30, "optim.clip_norm": 0.0,
-                          "train.seeds": 2, "train.steps": 20, "task.name": "adding",
-                          "task.length": 6})
+    cfg = small_config(
+        **{
+            "optim.name": "sgd",
+            "optim.lr": 1e30,
+            "optim.clip_norm": 0.0,
+            "train.seeds": 2,
+            "train.steps": 20,
+            "task.name": "adding",
+            "task.length": 6,
+        }
+    )
     summary = train(cfg, tmp_path / "run", progress=False)
     assert summary["status"] == "diverged"
     assert all(s["status"] == "diverged" and 1 <= s["diverged_at"] <= 20 for s in summary["seeds"])
@@ -60,15 +68,30 @@ def test_all_seeds_diverging_marks_the_run_diverged(tmp_path):
 
 def test_existing_run_with_other_config_is_refused(tmp_path):
     train(small_config(**{"train.steps": 20}), tmp_path / "run", progress=False)
-    with pytest.raises(ConfigError, match="different config.*model.hidden"):
+    with pytest.raises(ConfigError, match=r"different config.*model\.hidden"):
         train(small_config(**{"train.steps": 20, "model.hidden": 8}), tmp_path / "run")
+
+
+def test_more_steps_extend_a_run_with_a_constant_schedule(tmp_path):
+    train(small_config(**{"train.steps": 20}), tmp_path / "run", progress=False)
+    summary = train(small_config(**{"train.steps": 40}), tmp_path / "run", progress=False)
+    assert summary["step"] == 40 and summary["status"] == "completed"
+    rows = read_metrics(tmp_path / "run" / "metrics.jsonl")[0]
+    assert sorted(r["step"] for r in rows if r["split"] == "train") == [20, 40]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["steps"] == 40
+    cosine = {"optim.schedule": "cosine"}
+    train(small_config(**{"train.steps": 20, **cosine}), tmp_path / "cos", progress=False)
+    with pytest.raises(ConfigError, match=r"differs in train\.steps"):
+        train(small_config(**{"train.steps": 40, **cosine}), tmp_path / "cos")
 
 
 def test_second_process_is_refused(tmp_path):
     (tmp_path / "run").mkdir()
     fd = acquire_lock(tmp_path / "run")
     try:
-        with pytest.raises(RunLockedError, match=f"in use by another seqlab process \\(pid {os.getpid()}"):
+        with pytest.raises(
+            RunLockedError, match=f"in use by another seqlab process \\(pid {os.getpid()}"
+        ):
             acquire_lock(tmp_path / "run")
     finally:
         os.close(fd)
@@ -104,7 +127,9 @@ def _cli(workdir, steps):
 
 def _checkpoint_steps(run: Path) -> list[int]:
     ckpts = run / "checkpoints"
-    return sorted(int(p.name) for p in ckpts.iterdir() if p.name.isdigit()) if ckpts.exists() else []
+    return (
+        sorted(int(p.name) for p in ckpts.iterdir() if p.name.isdigit()) if ckpts.exists() else []
+    )
 
 
 @pytest.mark.slow
@@ -112,8 +137,13 @@ def test_sigkill_then_resume_is_bitwise_identical_to_uninterrupted(tmp_path):
     steps = 1500
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(_cli(killed, steps), env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _cli(killed, steps),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     while not [s for s in _checkpoint_steps(killed) if s >= 100] and time.time() < deadline:
         assert proc.poll() is None, "the run ended before it could be killed"
@@ -125,7 +155,9 @@ def test_sigkill_then_resume_is_bitwise_identical_to_uninterrupted(tmp_path):
     assert max(_checkpoint_steps(killed)) < steps
 
     for run in (killed, clean):
-        done = subprocess.run(_cli(run, steps), env=env, cwd=tmp_path, capture_output=True, text=True)
+        done = subprocess.run(
+            _cli(run, steps), env=env, cwd=tmp_path, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr[-2000:]
     a = ocp.StandardCheckpointer().restore(killed / "checkpoints" / str(steps) / "state")
     b = ocp.StandardCheckpointer().restore(clean / "checkpoints" / str(steps) / "state")
@@ -136,7 +168,8 @@ def test_sigkill_then_resume_is_bitwise_identical_to_uninterrupted(tmp_path):
     def table(run):
         rows = read_metrics(run / "metrics.jsonl")[0]
         return sorted(
-            tuple(sorted((k, v) for k, v in r.items() if k not in ("time", "elapsed"))) for r in rows
+            tuple(sorted((k, v) for k, v in r.items() if k not in ("time", "elapsed")))
+            for r in rows
         )
 
     ta, tb = table(killed), table(clean)

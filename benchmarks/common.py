@@ -1,0 +1,125 @@
+"""Helpers shared by the benchmark scripts: machine description, interleaved timing, output.
+
+Measurement rules (see ../shared/PERFORMANCE.md): a 2-core CPU shared with other work is
+noisy, so variants are compared as ratios within one run, timed in interleaved rounds after a
+warm-up, summarised by the median, and compile time is reported apart from step time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict:
+    import jax
+
+    device = jax.devices()[0]
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        # Other work on the machine skews absolute numbers; the load says how much.
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "versions": {p: _version(p) for p in ("jax", "jaxlib", "flax", "optax", "torch")},
+        "jax_backend": jax.default_backend(),
+        "jax_device": f"{device.platform}:{device.device_kind}",
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def timed(fn: Callable[[], object]) -> tuple[object, float]:
+    """(fn(), seconds); for compile times, which are measured once."""
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def interleaved(
+    variants: dict[str, Callable[[], None]],
+    rounds: int,
+    steps_per_round: int,
+    *,
+    steps_per_call: dict[str, int] | None = None,
+    warmup_rounds: int = 1,
+) -> dict[str, list[float]]:
+    """Seconds per step of each variant, one sample per variant per round.
+
+    Each callable runs `steps_per_call[name]` train steps (1 unless given) and blocks until
+    they are done. A round calls every variant enough times to cover about `steps_per_round`
+    steps; interleaving spreads slow phases of the machine over all variants alike, and the
+    order rotates each round so no variant always runs right after the same neighbour.
+    """
+    per_call = {name: (steps_per_call or {}).get(name, 1) for name in variants}
+    calls = {name: max(1, steps_per_round // per_call[name]) for name in variants}
+    names = list(variants)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(warmup_rounds + rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = variants[name]
+            start = time.perf_counter()
+            for _ in range(calls[name]):
+                fn()
+            elapsed = time.perf_counter() - start
+            if r >= warmup_rounds:
+                samples[name].append(elapsed / (calls[name] * per_call[name]))
+    return samples
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def spread(xs: list[float]) -> float:
+    """Interquartile range relative to the median: 0.05 means the middle half lies within 5%."""
+    if len(xs) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return (q3 - q1) / statistics.median(xs)
+
+
+def write_results(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+def markdown_table(rows: list[list], headers: list[str]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(headers), rule, *(line(r) for r in cells)])
+
+
+def fmt(x: float | None, spec: str = ".3g") -> str:
+    return "n/a" if x is None else format(x, spec)

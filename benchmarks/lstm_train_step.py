@@ -1,0 +1,266 @@
+"""Train-step throughput of a 1-layer LSTM on tokens: seqlab against its peers and a ceiling.
+
+Each contender does forward, backward and an Adam update of the same network (embedding
+10 -> 16, LSTM 16 -> H, linear readout to 10 classes at every step, mean cross-entropy) on
+time-major [T, B] tokens. Run: .venv/bin/python benchmarks/lstm_train_step.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+from common import (
+    fmt,
+    interleaved,
+    machine_info,
+    markdown_table,
+    median,
+    spread,
+    timed,
+    write_results,
+)
+from flax import nnx
+
+import seqlab.models
+import seqlab.tasks  # noqa: F401  (registration)
+from seqlab.config import apply_value, base_config, validate
+from seqlab.registry import MODELS, TASKS
+from seqlab.train.loop import compile_chunk
+from seqlab.train.state import Engine, init_state
+
+VOCAB, EMBED, CLASSES, LR = 10, 16, 10, 1e-3
+ENGINE_K = 10
+QUICK = dict(batch=8, length=40, hidden=32, rounds=3, steps_per_round=2)
+
+
+@dataclass
+class Contender:
+    name: str
+    run: Any  # runs `steps` train steps and blocks until they are done
+    compile_s: float | None
+    init_loss: float | None = None
+    steps: int = 1
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--length", type=int, default=200, help="T: steps per sequence (> 20)")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--steps-per-round", type=int, default=10)
+    p.add_argument("--quick", action="store_true", help="tiny shapes: checks the script runs")
+    args = p.parse_args()
+    if args.quick:  # quick defaults; flags given explicitly still win
+        p.set_defaults(**QUICK)
+        args = p.parse_args()
+    if args.length <= 20:
+        p.error("--length must exceed 20 (the copy task adds 20 steps to its length)")
+    return args
+
+
+def seqlab_setup(args):
+    cfg = base_config()
+    cfg.lock()
+    apply_value(cfg, "model.hidden", args.hidden)
+    apply_value(cfg, "model.embed_dim", EMBED)
+    apply_value(cfg, "task.length", args.length - 20)
+    validate(cfg)
+    task = TASKS.get("copy")(cfg.task)
+    assert task.spec.seq_len == args.length, task.spec
+    return cfg.model, task
+
+
+def jax_contender(name: str, model: nnx.Module, inputs, targets) -> Contender:
+    """A jitted functional train step: split params, value_and_grad through merge, Adam."""
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    tx = optax.adam(LR)
+
+    def loss_fn(params, rest, inputs, targets):
+        logits = nnx.merge(graphdef, params, rest)(inputs)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
+
+    def step(params, opt_state, rest, inputs, targets):
+        loss, grads = jax.value_and_grad(loss_fn)(params, rest, inputs, targets)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    init_loss = float(jax.jit(loss_fn)(params, rest, inputs, targets))
+    box = {"params": params, "opt_state": tx.init(params)}
+    lowered, lower_s = timed(
+        lambda: jax.jit(step, donate_argnums=(0, 1)).lower(*box.values(), rest, inputs, targets)
+    )
+    compiled, compile_s = timed(lowered.compile)
+
+    def run():
+        out = compiled(box["params"], box["opt_state"], rest, inputs, targets)
+        box["params"], box["opt_state"], _ = jax.block_until_ready(out)
+
+    return Contender(name, run, lower_s + compile_s, init_loss)
+
+
+class FlaxLSTM(nnx.Module):
+    def __init__(self, hidden: int, rngs: nnx.Rngs):
+        self.embed = nnx.Embed(VOCAB, EMBED, rngs=rngs)
+        cell = nnx.OptimizedLSTMCell(EMBED, hidden, rngs=rngs)
+        # rngs=False and an explicit zero carry (what the cell's zeros_init gives): the default
+        # carry RNG stream is state that jax.value_and_grad through nnx.merge cannot update.
+        self.rnn = nnx.RNN(cell, time_major=True, rngs=False)
+        self.readout = nnx.Linear(hidden, CLASSES, rngs=rngs)
+        self.hidden = hidden
+
+    def __call__(self, tokens_TB):
+        zeros = jnp.zeros((tokens_TB.shape[1], self.hidden))
+        return self.readout(self.rnn(self.embed(tokens_TB), initial_carry=(zeros, zeros)))
+
+
+def engine_contender(model_cfg, task, batch_size: int) -> Contender:
+    """seqlab's own training program: K steps per call, batches sampled on device."""
+    tx = optax.adam(LR)
+    graphdef, state = init_state(model_cfg, task, tx, [0])
+    engine = Engine(graphdef, task, tx, batch_size)
+    compiled, compile_s = timed(lambda: compile_chunk(engine, state, ENGINE_K, 1))
+    box = {"state": state}
+
+    def run():
+        box["state"], _ = jax.block_until_ready(compiled(box["state"]))
+
+    return Contender(f"seqlab engine K={ENGINE_K}", run, compile_s, steps=ENGINE_K)
+
+
+def torch_contender(hidden: int, inputs, targets) -> Contender:
+    torch.manual_seed(0)
+    embed = torch.nn.Embedding(VOCAB, EMBED)
+    lstm = torch.nn.LSTM(EMBED, hidden)  # batch_first=False: time-major like the JAX models
+    readout = torch.nn.Linear(hidden, CLASSES)
+    params = [*embed.parameters(), *lstm.parameters(), *readout.parameters()]
+    opt = torch.optim.Adam(params, lr=LR)
+    x = torch.from_numpy(inputs.astype(np.int64))
+    y = torch.from_numpy(targets.astype(np.int64)).reshape(-1)
+
+    def loss_fn():
+        out, _ = lstm(embed(x))
+        return torch.nn.functional.cross_entropy(readout(out).reshape(-1, CLASSES), y)
+
+    with torch.no_grad():
+        init_loss = float(loss_fn())
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+
+    return Contender("torch.nn.LSTM", run, None, init_loss)
+
+
+def ceiling_contender(batch: int, length: int, hidden: int) -> Contender:
+    """3·T dependent (B,H)@(H,4H) matmuls in one scan: the recurrent FLOPs of a train step
+    (forward, and two matmuls per step in the backward pass) with almost nothing else."""
+    B, H = batch, hidden
+
+    def chain(h, R):
+        def body(h, _):
+            # Summing the four gate blocks keeps every column of the product live; tanh keeps
+            # h away from denormals, which a plain decay factor would reach in a few steps.
+            return jnp.tanh((h @ R).reshape(B, 4, H).sum(1)), None
+
+        return jax.lax.scan(body, h, None, length=3 * length)[0]
+
+    kh, kr = jax.random.split(jax.random.key(0))
+    h = jax.random.normal(kh, (B, H))
+    R = jax.random.normal(kr, (H, 4 * H)) / np.sqrt(H)
+    lowered, lower_s = timed(lambda: jax.jit(chain).lower(h, R))
+    compiled, compile_s = timed(lowered.compile)
+
+    def run():
+        jax.block_until_ready(compiled(h, R))
+
+    return Contender("matmul ceiling", run, lower_s + compile_s)
+
+
+def main() -> None:
+    args = parse_args()
+    B, T, H = args.batch, args.length, args.hidden
+    model_cfg, task = seqlab_setup(args)
+    batch = task.sample(jax.random.key(0), B)  # one fixed batch for every contender
+    inputs, targets = np.asarray(batch.inputs), np.asarray(batch.targets)
+
+    seqlab_model = MODELS.get("lstm")(model_cfg, task.spec, nnx.Rngs(params=0))
+    contenders = [
+        jax_contender("seqlab", seqlab_model, batch.inputs, batch.targets),
+        engine_contender(model_cfg, task, B),
+        jax_contender("flax nnx.RNN", FlaxLSTM(H, nnx.Rngs(0)), batch.inputs, batch.targets),
+        torch_contender(H, inputs, targets),
+        ceiling_contender(B, T, H),
+    ]
+    for c in contenders:
+        if c.name in ("seqlab", "flax nnx.RNN") and not np.isfinite(c.init_loss):
+            raise SystemExit(f"{c.name}: loss at init is {c.init_loss}")
+
+    samples = interleaved(
+        {c.name: c.run for c in contenders},
+        args.rounds,
+        args.steps_per_round,
+        steps_per_call={c.name: c.steps for c in contenders},
+    )
+    tokens = {name: B * T / median(s) for name, s in samples.items()}
+    flax_tps, torch_tps = tokens["flax nnx.RNN"], tokens["torch.nn.LSTM"]
+    ceiling_tps = tokens["matmul ceiling"]
+    results = {
+        c.name: {
+            "compile_s": c.compile_s,
+            "init_loss": c.init_loss,
+            "steps_per_call": c.steps,
+            "seconds_per_step": samples[c.name],
+            "median_s": median(samples[c.name]),
+            "spread_iqr_rel": spread(samples[c.name]),
+            "tokens_per_s": tokens[c.name],
+            "vs_flax": tokens[c.name] / flax_tps,
+            "vs_torch": tokens[c.name] / torch_tps,
+            "of_ceiling": tokens[c.name] / ceiling_tps,
+        }
+        for c in contenders
+    }
+    headers = ["variant", "compile s", "ms/step", "IQR/med", "tokens/s", "vs flax", "vs torch"]
+    headers.append("of ceiling")
+    rows = [
+        [
+            name,
+            fmt(r["compile_s"], ".2f"),
+            fmt(1e3 * r["median_s"]),
+            fmt(r["spread_iqr_rel"], ".2f"),
+            fmt(r["tokens_per_s"], ",.0f"),
+            fmt(r["vs_flax"], ".2f"),
+            fmt(r["vs_torch"], ".2f"),
+            fmt(r["of_ceiling"], ".2f"),
+        ]
+        for name, r in results.items()
+    ]
+    machine = machine_info()
+    losses = ", ".join(f"{c.name} {c.init_loss:.4f}" for c in contenders if c.init_loss)
+    print(f"LSTM train step, B={B} T={T} H={H}, {args.rounds} rounds after a warm-up round")
+    print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}")
+    print(f"torch threads {torch.get_num_threads()}; losses at init: {losses}\n")
+    print(markdown_table(rows, headers))
+    payload = {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "args": vars(args),
+        "machine": machine,
+        "torch_threads": torch.get_num_threads(),
+        "results": results,
+    }
+    path = write_results("lstm_train_step_quick" if args.quick else "lstm_train_step", payload)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
