@@ -53,7 +53,10 @@ class Checkpointer:
         self.manager.wait_until_finished()
 
     def restore_latest(self, like: TrainState) -> tuple[TrainState, dict] | None:
-        """The newest checkpoint that restores, or None when there is none."""
+        """The newest checkpoint that restores, or None when there is none.
+
+        A checkpoint that fails to restore is deleted, so that training can save that step again.
+        """
         self.manager.reload()
         template = {k: ocp.utils.to_shape_dtype_struct(v) for k, v in _flatten(like).items()}
         for step in sorted(self.manager.all_steps(), reverse=True):
@@ -68,9 +71,11 @@ class Checkpointer:
             except Exception as e:
                 warnings.warn(
                     f"checkpoint at step {step} could not be restored ({type(e).__name__}: "
-                    f"{str(e).splitlines()[0] if str(e) else ''}); falling back to an earlier one",
+                    f"{str(e).splitlines()[0] if str(e) else ''}); deleting it and falling back "
+                    "to an earlier one",
                     stacklevel=2,
                 )
+                self.manager.delete(step)
         return None
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """One line per chunk, on stderr; steps/s excludes compilation (compiled ahead of time)."""
 
-    def __init__(self, total_steps: int, enabled: bool = True, stream=sys.stderr):
+    def __init__(self, total_steps: int, enabled: bool = True, stream=None):
         self.total, self.enabled, self.stream = total_steps, enabled, stream
 
     def update(
@@ -31,4 +31,4 @@ class Progress:
         if eval_text:
             parts.append(eval_text)
         parts.append(f"ETA {format_duration((self.total - step) / steps_per_s)}")
-        print(" | ".join(parts), file=self.stream, flush=True)
+        print(" | ".join(parts), file=self.stream or sys.stderr, flush=True)

@@ -165,6 +165,7 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
         return f"eval {name} {np.mean(live):.4g}" if live else ""
 
     try:
+        out.summary(_finish(summary, records, step, elapsed(), finished=False))
         if step == 0:
             run_eval(0)
         while step < cfg.train.steps:
