@@ -94,10 +94,16 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
     workdir = Path(workdir)
     prepare_workdir(cfg, workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    lock = acquire_lock(workdir)  # held until the process exits
-    if not (workdir / CONFIG).exists():
-        write_json_atomic(workdir / CONFIG, cfg.to_dict())
+    lock = acquire_lock(workdir)  # the OS releases it if the process dies
+    try:
+        if not (workdir / CONFIG).exists():
+            write_json_atomic(workdir / CONFIG, cfg.to_dict())
+        return _train_locked(cfg, workdir, progress, writers or [])
+    finally:
+        os.close(lock)
 
+
+def _train_locked(cfg, workdir: Path, progress: bool, writers: list) -> dict:
     task = TASKS.get(cfg.task.name)(cfg.task)
     spec = task.spec
     seeds = seed_values(cfg.train)
@@ -126,7 +132,7 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
                 cfg.track, run_name=workdir.name, workdir=workdir, seeds=seeds, config=cfg.to_dict()
             )
         )
-    out = Multiplexer(sinks + list(writers or []))
+    out = Multiplexer(sinks + writers)
 
     summary = {
         "status": "running",
@@ -190,9 +196,8 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
                     if rec["diverged_at"] is None or rec["diverged_at"] > step - k
                 ]
             )
-            eval_text = ""
-            if step % cfg.eval.every == 0 or step == cfg.train.steps:
-                eval_text = run_eval(step)
+            at_eval = step % cfg.eval.every == 0 or step == cfg.train.steps
+            eval_text = run_eval(step) if at_eval else ""
             losses = [r["loss"] for r in train_rows if r["loss"] is not None]
             meter.update(
                 step, timed_steps / timed_s, float(np.mean(losses)) if losses else None, eval_text
@@ -200,7 +205,7 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
             summary["throughput"] = _throughput(timed_steps, timed_s, cfg, spec, compile_s)
             if step % cfg.checkpoint.every == 0 or step == cfg.train.steps:
                 checkpointer.save(state, {"step": step, "elapsed": elapsed()})
-            if step % cfg.eval.every == 0 or step == cfg.train.steps:
+            if at_eval:
                 out.summary(_finish(summary, records, step, elapsed(), finished=False))
         for rec in records:
             if rec["status"] == "running":
@@ -216,7 +221,6 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
     finally:
         out.close()
         checkpointer.close()
-        os.close(lock)
 
 
 def _replay(records: list[dict], seeds: list[int], row: dict, criterion) -> None:
