@@ -215,3 +215,27 @@ def test_writer_offline_runs(wandb_env, tmp_path):
         assert not {"WARN", "ERROR"} & set(levels), log.read_text()
     assert runs[0]["summary"]["solved_at"] == 300
     assert "solved_at" not in runs[1]["summary"]
+
+
+def test_training_run_with_wandb_writes_one_offline_run_per_seed(wandb_env, tmp_path):
+    import wandb
+
+    from seqlab.train.run import train
+    from tests.conftest import small_config
+
+    overrides = {"track.wandb": True, "track.tags": ["smoke"], "track.dir": str(tmp_path)}
+    cfg = small_config(**overrides, **{"train.seeds": 2, "train.steps": 20, "eval.every": 20})
+    summary = train(cfg, tmp_path / "run", progress=False)
+    wandb.teardown()  # flushes the offline files (see test_writer_offline_runs)
+    files = sorted(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
+    assert len(files) == 2
+    runs = {run["run"].display_name: run for run in map(load_run, files)}
+    assert sorted(runs) == ["run/seed0", "run/seed1"]
+    for seed in (0, 1):
+        run = runs[f"run/seed{seed}"]
+        assert run["run"].run_group == "run" and list(run["run"].tags) == ["smoke"]
+        assert run["config"]["seed"] == seed
+        assert run["config"]["model"]["hidden"] == 16
+        assert run["summary"]["status"] == "completed"
+        final = summary["seeds"][seed]["final"]["loss"]
+        assert run["summary"]["final/loss"] == pytest.approx(final)
