@@ -7,6 +7,7 @@ warm-up, summarised by the median, and compile time is reported apart from step 
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -92,6 +93,24 @@ def interleaved(
             if r >= warmup_rounds:
                 samples[name].append(elapsed / (calls[name] * per_call[name]))
     return samples
+
+
+def shape_parser(description: str, **defaults: int) -> argparse.ArgumentParser:
+    """A parser with one int flag per default (`--rounds`, ...) and `--quick`."""
+    p = argparse.ArgumentParser(description=description)
+    for name, value in defaults.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=value)
+    p.add_argument("--quick", action="store_true", help="tiny shapes: checks the script runs")
+    return p
+
+
+def parse_with_quick(p: argparse.ArgumentParser, quick: dict) -> argparse.Namespace:
+    """With --quick, the `quick` values become the defaults; flags given explicitly still win."""
+    args = p.parse_args()
+    if args.quick:
+        p.set_defaults(**quick)
+        args = p.parse_args()
+    return args
 
 
 def median(xs: list[float]) -> float:

@@ -20,6 +20,8 @@ from common import (
     machine_info,
     markdown_table,
     median,
+    parse_with_quick,
+    shape_parser,
     spread,
     timed,
     write_results,
@@ -38,17 +40,9 @@ QUICK = dict(hidden=8, length=5, batch=4, rounds=2)
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--length", type=int, default=20, help="copy task T (sequences of T+20)")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--rounds", type=int, default=10)
-    p.add_argument("--quick", action="store_true", help="tiny shapes: checks the script runs")
-    args = p.parse_args()
-    if args.quick:  # quick defaults; flags given explicitly still win
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    # --length is the copy task's T: sequences of T+20 steps
+    p = shape_parser(__doc__.splitlines()[0], hidden=32, length=20, batch=32, rounds=10)
+    return parse_with_quick(p, QUICK)
 
 
 def variant(engine: Engine, model_cfg, k: int):

@@ -24,6 +24,8 @@ from common import (
     machine_info,
     markdown_table,
     median,
+    parse_with_quick,
+    shape_parser,
     spread,
     timed,
     write_results,
@@ -52,17 +54,11 @@ class Contender:
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--length", type=int, default=200, help="T: steps per sequence (> 20)")
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--rounds", type=int, default=10)
-    p.add_argument("--steps-per-round", type=int, default=10)
-    p.add_argument("--quick", action="store_true", help="tiny shapes: checks the script runs")
-    args = p.parse_args()
-    if args.quick:  # quick defaults; flags given explicitly still win
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
+    # --length is T, the steps per sequence (> 20: the copy task adds 20 to its length)
+    p = shape_parser(
+        __doc__.splitlines()[0], batch=64, length=200, hidden=256, rounds=10, steps_per_round=10
+    )
+    args = parse_with_quick(p, QUICK)
     if args.length <= 20:
         p.error("--length must exceed 20 (the copy task adds 20 steps to its length)")
     return args
