@@ -43,7 +43,14 @@ def base_config() -> ml_collections.ConfigDict:
         remat=False,
         hoist_input=False,  # input projection for all steps before the scan
     )
-    c.train = dict(steps=2000, batch_size=64, chunk=100, seed=0, seeds=1)
+    c.train = dict(
+        steps=2000,
+        batch_size=64,
+        chunk=100,
+        seed=0,
+        seeds=1,
+        init_from="",  # a run directory: start from its latest parameters (fresh optimiser)
+    )
     c.optim = dict(
         name="adam",
         lr=1e-3,

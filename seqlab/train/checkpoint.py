@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from seqlab.config import ConfigError
 from seqlab.train.state import TrainState
 
 
@@ -32,6 +34,20 @@ def _unflatten(flat: dict[str, np.ndarray], like: TrainState) -> TrainState:
     return restored.replace(
         key=jax.random.wrap_key_data(restored.key, impl=jax.random.key_impl(like.key))
     )
+
+
+def load_params(run_dir: Path, like: TrainState) -> Any:
+    """The parameters of `run_dir`'s latest checkpoint, in the structure of `like`'s."""
+    if not (Path(run_dir) / "checkpoints").is_dir():
+        raise ConfigError(f"train.init_from {str(run_dir)!r} holds no checkpoints")
+    checkpointer = Checkpointer(Path(run_dir) / "checkpoints", keep=1_000_000)
+    try:
+        restored = checkpointer.restore_latest(like, delete_damaged=False)
+    finally:
+        checkpointer.close()
+    if restored is None:
+        raise ConfigError(f"train.init_from {str(run_dir)!r} has no checkpoint that restores")
+    return restored[0].params
 
 
 class Checkpointer:
@@ -52,10 +68,13 @@ class Checkpointer:
         )
         self.manager.wait_until_finished()
 
-    def restore_latest(self, like: TrainState) -> tuple[TrainState, dict] | None:
+    def restore_latest(
+        self, like: TrainState, delete_damaged: bool = True
+    ) -> tuple[TrainState, dict] | None:
         """The newest checkpoint that restores, or None when there is none.
 
-        A checkpoint that fails to restore is deleted, so that training can save that step again.
+        A checkpoint that fails to restore is deleted (unless `delete_damaged` is False), so
+        that training can save that step again.
         """
         self.manager.reload()
         template = {k: ocp.utils.to_shape_dtype_struct(v) for k, v in _flatten(like).items()}
@@ -75,7 +94,8 @@ class Checkpointer:
                     "to an earlier one",
                     stacklevel=2,
                 )
-                self.manager.delete(step)
+                if delete_damaged:
+                    self.manager.delete(step)
         return None
 
     def close(self) -> None:

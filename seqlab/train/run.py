@@ -21,7 +21,7 @@ from seqlab.track.base import Multiplexer
 from seqlab.track.jsonl import JsonlWriter
 from seqlab.train import loop
 from seqlab.train import summary as summary_lib
-from seqlab.train.checkpoint import Checkpointer
+from seqlab.train.checkpoint import Checkpointer, load_params
 from seqlab.train.optim import make_optimizer
 from seqlab.train.progress import Progress
 from seqlab.train.rundir import (
@@ -56,6 +56,28 @@ def prepare_workdir(cfg, workdir: Path) -> None:
                 f"workdir {str(workdir)!r} holds a run with a different config "
                 f"(differs in {', '.join(differ)}); use a new workdir to train this config"
             )
+
+
+def warm_start_params(cfg):
+    """Parameters of `train.init_from`'s latest checkpoint, checked against this config."""
+    source = Path(cfg.train.init_from)
+    if not (source / CONFIG).exists():
+        raise config_lib.ConfigError(
+            f"train.init_from {str(source)!r} is not a seqlab run directory"
+        )
+    src = config_lib.from_dict(read_json(source / CONFIG))
+    src_task = TASKS.get(src.task.name)(src.task)
+    src_tx = make_optimizer(src.optim, src.train.steps)
+    _, like = init_state(src.model, src_task, src_tx, seed_values(src.train))
+    task = TASKS.get(cfg.task.name)(cfg.task)
+    _, ours = jax.eval_shape(lambda: init_state(cfg.model, task, src_tx, seed_values(cfg.train)))
+    shapes = lambda tree: jax.tree.map(lambda x: x.shape, tree)  # noqa: E731
+    if shapes(like.params) != shapes(ours.params):
+        raise config_lib.ConfigError(
+            f"train.init_from {str(source)!r}: its parameters do not fit this model "
+            "(model config or number of seeds differ)"
+        )
+    return load_params(source, like)
 
 
 def can_extend(stored: dict, cfg) -> bool:
@@ -93,17 +115,18 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
     """Trains (or resumes) the run in `workdir`; returns its summary."""
     workdir = Path(workdir)
     prepare_workdir(cfg, workdir)
+    initial_params = warm_start_params(cfg) if cfg.train.init_from else None
     workdir.mkdir(parents=True, exist_ok=True)
     lock = acquire_lock(workdir)  # the OS releases it if the process dies
     try:
         if not (workdir / CONFIG).exists():
             write_json_atomic(workdir / CONFIG, cfg.to_dict())
-        return _train_locked(cfg, workdir, progress, writers or [])
+        return _train_locked(cfg, workdir, progress, writers or [], initial_params)
     finally:
         os.close(lock)
 
 
-def _train_locked(cfg, workdir: Path, progress: bool, writers: list) -> dict:
+def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_params) -> dict:
     task = TASKS.get(cfg.task.name)(cfg.task)
     spec = task.spec
     seeds = seed_values(cfg.train)
@@ -120,8 +143,13 @@ def _train_locked(cfg, workdir: Path, progress: bool, writers: list) -> dict:
         step, elapsed_before = meta["step"], meta["elapsed"]
         for row in truncate_metrics(workdir / METRICS, step):
             _replay(records, seeds, row, spec.solved)
-    elif (workdir / METRICS).exists():
-        truncate_metrics(workdir / METRICS, -1)  # rows from before any checkpoint are redone
+    else:
+        if (workdir / METRICS).exists():
+            truncate_metrics(workdir / METRICS, -1)  # rows from before any checkpoint are redone
+        if initial_params is not None:  # a warm start: given parameters, a fresh optimiser
+            state = state.replace(
+                params=initial_params, opt_state=jax.vmap(tx.init)(initial_params)
+            )
 
     sinks = [JsonlWriter(workdir)]
     if cfg.track.wandb:

@@ -85,6 +85,24 @@ def test_more_steps_extend_a_run_with_a_constant_schedule(tmp_path):
         train(small_config(**{"train.steps": 40, **cosine}), tmp_path / "cos")
 
 
+def test_init_from_starts_from_another_runs_parameters(tmp_path):
+    source = train(small_config(**{"train.steps": 40}), tmp_path / "a", progress=False)
+    cfg = small_config(
+        **{"train.steps": 20, "optim.lr": 1e-4, "train.init_from": str(tmp_path / "a")}
+    )
+    train(cfg, tmp_path / "b", progress=False)
+    rows = read_metrics(tmp_path / "b" / "metrics.jsonl")[0]
+    start = next(r for r in rows if r["split"] == "eval" and r["step"] == 0)
+    # the same parameters on the same held-out batches: the source's final evaluation
+    assert start["loss"] == pytest.approx(source["seeds"][0]["final"]["loss"], rel=1e-6)
+    fresh = train(small_config(**{"train.steps": 20}), tmp_path / "c", progress=False)
+    assert fresh["seeds"][0]["best"]["loss"] > start["loss"] * 1.05  # not a fresh model
+    wider = small_config(**{"model.hidden": 32, "train.init_from": str(tmp_path / "a")})
+    with pytest.raises(ConfigError, match="do not fit this model"):
+        train(wider, tmp_path / "d")
+    assert not (tmp_path / "d").exists()
+
+
 def test_second_process_is_refused(tmp_path):
     (tmp_path / "run").mkdir()
     fd = acquire_lock(tmp_path / "run")
