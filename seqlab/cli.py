@@ -47,11 +47,7 @@ def _load_train_config(args, overrides):
     stored = Path(args.workdir) / CONFIG
     if not stored.exists():
         raise ConfigError(f"--config is required: {str(args.workdir)!r} holds no run to resume")
-    cfg = config_lib.from_dict(read_json(stored))
-    for key, value in overrides:
-        config_lib.apply_override(cfg, key, value)
-    config_lib.validate(cfg)
-    return cfg
+    return config_lib.override_and_validate(config_lib.from_dict(read_json(stored)), overrides)
 
 
 def cmd_train(args, extra) -> int:

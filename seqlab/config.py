@@ -89,6 +89,13 @@ def load(spec: str, overrides: list[tuple[str, str]] = ()) -> ml_collections.Con
     cfg = module.get_config(arg) if arg else module.get_config()
     cfg = ml_collections.ConfigDict(cfg.to_dict())  # fresh, so the file's object stays its own
     cfg.lock()
+    return override_and_validate(cfg, overrides)
+
+
+def override_and_validate(
+    cfg: ml_collections.ConfigDict, overrides: list[tuple[str, str]] = ()
+) -> ml_collections.ConfigDict:
+    """Applies `(dotted_key, value_string)` overrides to a locked config, then validates it."""
     for key, value in overrides:
         apply_override(cfg, key, value)
     validate(cfg)

@@ -123,7 +123,3 @@ class _Projected(nnx.Module):
     def step(self, carry, x):
         carry, y = self.inner.step(carry, x)
         return carry, self.proj(y)
-
-
-def param_count(model: nnx.Module) -> int:
-    return sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
