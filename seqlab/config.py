@@ -42,6 +42,21 @@ def base_config() -> ml_collections.ConfigDict:
         unroll=1,
         remat=False,
         hoist_input=False,  # input projection for all steps before the scan
+        size="",  # a registered size variant (`seqlab models` lists them): sets hidden, layers
+        param_budget=0,  # > 0: choose hidden so the parameter count is within 5% of this
+        bidirectional=False,  # recurrent models: each layer runs forward and in reverse
+        merge="concat",  # concat | sum: how a bidirectional layer joins its two directions
+        heads=4,  # slstm, mlstm, xlstm, transformer
+        irnn=False,  # rnn: ReLU with identity recurrent init (Le, Jaitly & Hinton 2015)
+        forget_gate="sigmoid",  # slstm: sigmoid | exponential
+        mlstm_form="parallel",  # mlstm, xlstm: recurrent | parallel | chunkwise
+        chunk_size=64,  # mlstm chunkwise form
+        proj_factor=2.0,  # mLSTM block up-projection factor
+        ffn_factor=1.3,  # sLSTM block feed-forward (post-up-projection) factor
+        conv_kernel=4,  # causal depthwise conv in the xLSTM blocks
+        causal=True,  # transformer: causal decoder (true) or bidirectional encoder (false)
+        positions="learned",  # transformer: learned | sinusoidal | rotary
+        mlp_ratio=4,  # transformer feed-forward width / hidden
     )
     c.train = dict(
         steps=2000,
@@ -194,6 +209,10 @@ _POSITIVE_INTS = (
     "model.layers",
     "model.embed_dim",
     "model.unroll",
+    "model.heads",
+    "model.chunk_size",
+    "model.conv_kernel",
+    "model.mlp_ratio",
     "train.steps",
     "train.batch_size",
     "train.chunk",
@@ -204,7 +223,16 @@ _POSITIVE_INTS = (
     "checkpoint.every",
     "checkpoint.keep",
 )
+MERGES = ("concat", "sum")
+FORGET_GATES = ("sigmoid", "exponential")
+MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
+POSITIONS = ("learned", "sinusoidal", "rotary")
+
 _CHOICES = {
+    "model.merge": MERGES,
+    "model.forget_gate": FORGET_GATES,
+    "model.mlstm_form": MLSTM_FORMS,
+    "model.positions": POSITIONS,
     "optim.name": OPTIMIZERS,
     "optim.schedule": SCHEDULES,
     "track.mode": WANDB_MODES,
@@ -241,9 +269,43 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     if cfg.train.seed < 0:
         raise ConfigError(f"train.seed must be >= 0, got {cfg.train.seed}")
     try:
-        MODELS.entry(cfg.model.name)
-        TASKS.get(cfg.task.name)(cfg.task)  # task factories check their own fields
+        entry = MODELS.entry(cfg.model.name)
+        spec = TASKS.get(cfg.task.name)(cfg.task).spec  # task factories check their own fields
     except (UnknownNameError, ValueError) as e:
         raise ConfigError(str(e)) from None
     if not cfg.model.residual and cfg.model.norm != "none":
         raise ConfigError("model.norm applies only with model.residual=true; set model.norm=none")
+    validate_model(cfg.model, entry, spec)
+
+
+def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
+    """Checks the model fields against its family's traits, then builds it abstractly."""
+    from seqlab.models.sizing import resolve
+
+    name = m.name
+    if entry.blocks and (m.residual or m.norm != "none"):
+        raise ConfigError(
+            f"model {name!r} is built of residual blocks with their own norms; "
+            "model.residual and model.norm apply to cell models only"
+        )
+    if m.bidirectional and not entry.recurrent:
+        raise ConfigError(
+            f"model.bidirectional applies to recurrent models, not {name!r}"
+            + (" (use model.causal=false for an encoder)" if name == "transformer" else "")
+        )
+    if m.size and m.size not in entry.sizes:
+        raise ConfigError(
+            f"model.size is {m.size!r}; valid choices for {name!r}: {', '.join(entry.sizes)}"
+        )
+    if m.param_budget < 0:
+        raise ConfigError(f"model.param_budget must be >= 0 (0 = off), got {m.param_budget}")
+    if spec.causal and not entry.causal(m):
+        raise ConfigError(
+            f"model {name!r} as configured sees future inputs, but task {spec.name!r} scores "
+            "an output at every step and needs a causal model; use a unidirectional model "
+            "(model.bidirectional=false, model.causal=true) or a task scored at the last step"
+        )
+    try:
+        resolve(m, spec)  # sizes, the parameter budget, and the family's own checks
+    except ValueError as e:
+        raise ConfigError(str(e)) from None

@@ -1,10 +1,17 @@
-"""One registry class for models and tasks: decorator registration, clear errors."""
+"""One registry class for models and tasks: decorator registration, clear errors.
+
+A name may carry an argument in brackets, `family[arg]` (e.g. `xlstm[7:1]`), for families
+registered with `takes_arg=True`; the factory reads it from the name it is given.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+_NAME = re.compile(r"^(?P<base>[^\[\]]+)(?:\[(?P<arg>[^\[\]]*)\])?$")
 
 
 class UnknownNameError(KeyError):
@@ -14,11 +21,36 @@ class UnknownNameError(KeyError):
         return str(self.args[0])
 
 
+def split_name(name: str) -> tuple[str, str | None]:
+    """'xlstm[7:1]' -> ('xlstm', '7:1'); 'lstm' -> ('lstm', None)."""
+    m = _NAME.match(name)
+    return (m["base"], m["arg"]) if m else (name, None)
+
+
+def _always_causal(cfg) -> bool:
+    return not cfg.bidirectional
+
+
+def _one(cfg) -> int:
+    return 1
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
     factory: Callable[..., Any]
     description: str
+    takes_arg: bool = False  # the name may be written family[arg]
+    # Model families only:
+    sizes: dict[str, dict] = field(default_factory=dict)  # variant -> model fields it sets
+    recurrent: bool = False  # model.bidirectional applies
+    blocks: bool = False  # residual blocks by design (model.residual/norm do not apply)
+    causal: Callable[[Any], bool] = _always_causal  # does the model (cfg) see only the past?
+    width_multiple: Callable[[Any], int] = _one  # model.hidden must be a multiple of this
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name}[a:b]" if self.takes_arg else self.name
 
 
 class Registry:
@@ -28,11 +60,11 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, description: str) -> Callable[[Callable], Callable]:
+    def register(self, name: str, description: str, **traits) -> Callable[[Callable], Callable]:
         def decorator(factory: Callable) -> Callable:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._entries[name] = Entry(name, factory, description)
+            self._entries[name] = Entry(name, factory, description, **traits)
             return factory
 
         return decorator
@@ -41,20 +73,30 @@ class Registry:
         return self.entry(name).factory
 
     def entry(self, name: str) -> Entry:
-        if name not in self._entries:
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}; valid choices: {', '.join(self.names())}"
-            )
-        return self._entries[name]
+        base, arg = split_name(name)
+        entry = self._entries.get(base)
+        if entry is None or (arg is not None and not entry.takes_arg):
+            valid = ", ".join(self._entries[n].display_name for n in self.names())
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid choices: {valid}")
+        return entry
 
     def names(self) -> list[str]:
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._entries
+        try:
+            self.entry(name)
+        except UnknownNameError:
+            return False
+        return True
 
     def describe(self) -> list[tuple[str, str]]:
-        return [(n, self._entries[n].description) for n in self.names()]
+        out = []
+        for n in self.names():
+            e = self._entries[n]
+            sizes = f" (sizes: {', '.join(e.sizes)})" if e.sizes else ""
+            out.append((e.display_name, e.description + sizes))
+        return out
 
 
 MODELS = Registry("model")

@@ -16,15 +16,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.recurrence import (
-    DEFAULT_OPTIONS,
-    Cell,
-    Params,
-    ScanOptions,
-    scan_cell,
-    step,
-)
-from seqlab.models.sequence import SequenceModel, scan_options
+from seqlab.models.cell_layer import CellLayer
+from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
+from seqlab.models.sequence import SequenceModel, recurrent, scan_options, with_fields
+from seqlab.models.sizing import CELL_SIZES
 from seqlab.registry import MODELS
 from seqlab.tasks.base import TaskSpec
 
@@ -60,7 +55,7 @@ def lstm_initial_carry(params: Params, batch_size: int):
 LSTM_CELL = Cell(lstm_project, lstm_recur, lstm_initial_carry)
 
 
-class LSTMLayer(nnx.Module):
+class LSTMLayer(CellLayer):
     """One LSTM layer: [T, B, D] -> [T, B, H], driven by `scan_cell`."""
 
     cell = LSTM_CELL
@@ -85,22 +80,9 @@ class LSTMLayer(nnx.Module):
         key = rngs.params() if chrono_tmax else None
         self.b = nnx.Param(lstm_bias(key, hidden, forget_bias, chrono_tmax))
 
-    def params(self) -> Params:
-        return {"w_ih": self.w_ih[...], "w_hh": self.w_hh[...], "b": self.b[...]}
 
-    def __call__(self, x_TBD: jax.Array) -> jax.Array:
-        return scan_cell(self.cell, self.params(), x_TBD, options=self.options)[1]
-
-    def initial_state(self, batch_size: int):
-        return self.cell.initial_carry(self.params(), batch_size)
-
-    def step(self, carry, x_BD: jax.Array):
-        return step(self.cell, self.params(), carry, x_BD)
-
-
-@MODELS.register("lstm", "LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000)")
-def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
-    def layer(in_features: int, rngs: nnx.Rngs) -> LSTMLayer:
+def lstm_layers(cfg):
+    def direction(in_features: int, rngs: nnx.Rngs) -> LSTMLayer:
         return LSTMLayer(
             in_features,
             cfg.hidden,
@@ -110,4 +92,26 @@ def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
             options=scan_options(cfg),
         )
 
-    return SequenceModel(cfg, spec, layer, rngs=rngs)
+    return recurrent(cfg, direction)
+
+
+@MODELS.register(
+    "lstm",
+    "LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000)",
+    sizes=CELL_SIZES,
+    recurrent=True,
+)
+def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
+    return SequenceModel(cfg, spec, lstm_layers(cfg), rngs=rngs)
+
+
+@MODELS.register(
+    "bilstm",
+    "bidirectional LSTM: each layer forward and in reverse, joined by model.merge",
+    sizes=CELL_SIZES,
+    recurrent=True,
+    causal=lambda cfg: False,
+)
+def make_bilstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
+    cfg = with_fields(cfg, bidirectional=True)
+    return SequenceModel(cfg, spec, lstm_layers(cfg), rngs=rngs)

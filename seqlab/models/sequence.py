@@ -1,9 +1,15 @@
 """The sequence model every architecture shares: encoder -> backbone -> readout.
 
 The encoder is an embedding for tokens and a linear map for reals; the backbone is
-`model.layers` layers of one mixer, each optionally wrapped as x + mixer(norm(x)) (pre-norm
-residual); the readout is linear, at every step or at each sequence's last valid step.
-All activations are time-major.
+`model.layers` layers of one mixer; the readout is linear, at every step or at each
+sequence's last valid step. All activations are time-major.
+
+Two kinds of backbone:
+- cells (LSTM, GRU, ...): the encoder is `model.embed_dim` wide, each layer maps its input
+  width to its own (`model.hidden`, twice that when bidirectional), optionally wrapped as
+  x + layer(norm(x)) (`model.residual`, `model.norm`);
+- blocks (xLSTM, Transformer): one residual stream `model.hidden` wide from the encoder on;
+  each block holds its own norms and residual connections; a final LayerNorm.
 """
 
 from __future__ import annotations
@@ -13,16 +19,40 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 from flax import nnx
 
+from seqlab.models.bidirectional import Bidirectional
 from seqlab.models.recurrence import ScanOptions
 from seqlab.tasks.base import TaskSpec
 
 NORMS = ("none", "layer", "rms")
 
+# (layer index, input width, rngs) -> layer with `out_features`, `__call__(x_TBD)`,
+# `initial_state(batch_size)` and `step(carry, x_BD) -> (carry, y_BD)`.
+MakeLayer = Callable[[int, int, nnx.Rngs], nnx.Module]
+
 
 def scan_options(cfg) -> ScanOptions:
     return ScanOptions(unroll=cfg.unroll, remat=cfg.remat, hoist_input=cfg.hoist_input)
+
+
+def recurrent(cfg, make_direction: Callable[[int, nnx.Rngs], nnx.Module]) -> MakeLayer:
+    """A cell layer factory, made bidirectional when `model.bidirectional` is set."""
+
+    def make_layer(index: int, in_features: int, rngs: nnx.Rngs) -> nnx.Module:
+        if cfg.bidirectional:
+            return Bidirectional(lambda: make_direction(in_features, rngs), cfg.merge)
+        return make_direction(in_features, rngs)
+
+    return make_layer
+
+
+def with_fields(cfg, **fields) -> ml_collections.ConfigDict:
+    """A copy of a (locked) model config with some fields changed."""
+    copy = ml_collections.ConfigDict(cfg.to_dict())
+    copy.update(fields)
+    return copy
 
 
 def make_norm(kind: str, features: int, rngs: nnx.Rngs) -> nnx.Module | None:
@@ -40,29 +70,31 @@ class SequenceModel(nnx.Module):
         self,
         cfg,
         spec: TaskSpec,
-        make_layer: Callable[[int, nnx.Rngs], nnx.Module],
+        make_layer: MakeLayer,
         *,
         rngs: nnx.Rngs,
+        blocks: bool = False,
     ):
         self.spec = spec
-        self.residual = cfg.residual
-        width = cfg.embed_dim
+        self.residual = cfg.residual and not blocks
+        width = cfg.hidden if blocks else cfg.embed_dim
         if spec.input_kind == "tokens":
             self.encoder = nnx.Embed(spec.vocab_size, width, rngs=rngs)
         else:
             self.encoder = nnx.Linear(spec.input_dim, width, rngs=rngs)
         layers, norms = [], []
-        for _ in range(cfg.layers):
-            norms.append(make_norm(cfg.norm, width, rngs) if cfg.residual else None)
-            layer = make_layer(width, rngs)
-            if cfg.residual and layer.out_features != width:
+        for index in range(cfg.layers):
+            norms.append(make_norm(cfg.norm, width, rngs) if self.residual else None)
+            layer = make_layer(index, width, rngs)
+            if self.residual and layer.out_features != width:
                 # A residual stack keeps one width: project the mixer's output back to it.
                 layer = _Projected(layer, width, rngs)
             layers.append(layer)
             width = layer.out_features
         self.layers = nnx.List(layers)
         self.norms = nnx.List(norms)
-        self.final_norm = make_norm(cfg.norm, width, rngs) if cfg.residual else None
+        final_norm = "layer" if blocks else (cfg.norm if self.residual else "none")
+        self.final_norm = make_norm(final_norm, width, rngs)
         self.readout = nnx.Linear(width, spec.out_features, rngs=rngs)
 
     def encode(self, inputs: jax.Array) -> jax.Array:
@@ -75,13 +107,15 @@ class SequenceModel(nnx.Module):
     def _combine(self, x: jax.Array, y: jax.Array) -> jax.Array:
         return x + y if self.residual else y
 
-    def backbone(self, x_TBD: jax.Array) -> jax.Array:
+    def backbone(self, x_TBD: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
         for i, layer in enumerate(self.layers):
-            x_TBD = self._combine(x_TBD, layer(self._layer_input(i, x_TBD)))
+            x_in = self._layer_input(i, x_TBD)
+            y = layer(x_in, lengths) if getattr(layer, "needs_lengths", False) else layer(x_in)
+            x_TBD = self._combine(x_TBD, y)
         return self.final_norm(x_TBD) if self.final_norm is not None else x_TBD
 
     def __call__(self, inputs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
-        h_TBH = self.backbone(self.encode(inputs))
+        h_TBH = self.backbone(self.encode(inputs), lengths)
         if self.spec.scored == "last":
             # lengths are in [1, T] (tasks guarantee it); JAX would clamp other indices silently
             last_T = jnp.full(h_TBH.shape[1], h_TBH.shape[0]) if lengths is None else lengths
@@ -113,9 +147,10 @@ class _Projected(nnx.Module):
         self.inner = inner
         self.proj = nnx.Linear(inner.out_features, width, rngs=rngs)
         self.out_features = width
+        self.needs_lengths = getattr(inner, "needs_lengths", False)
 
-    def __call__(self, x):
-        return self.proj(self.inner(x))
+    def __call__(self, x, lengths=None):
+        return self.proj(self.inner(x, lengths) if self.needs_lengths else self.inner(x))
 
     def initial_state(self, batch_size: int):
         return self.inner.initial_state(batch_size)

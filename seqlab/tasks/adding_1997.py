@@ -82,6 +82,7 @@ def make_adding_1997(cfg) -> Adding1997Task:
             output_kind="regression",
             output_dim=1,
             scored="last",
+            causal=False,  # one output, after the whole sequence
             baseline=adding_1997_baseline(T),
             # The paper stops when the 2000 most recent sequences were all correct; we ask
             # the same of the held-out evaluation set (configs use >= 2000 sequences).

@@ -16,6 +16,7 @@ import jax
 import numpy as np
 
 from seqlab import config as config_lib
+from seqlab.models.sizing import built_size
 from seqlab.registry import TASKS
 from seqlab.track.base import Multiplexer
 from seqlab.track.jsonl import JsonlWriter
@@ -173,6 +174,7 @@ def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_par
         },
         "model": cfg.model.name,
         "params": param_count(state),
+        "size": built_size(cfg.model, spec),
         "steps": cfg.train.steps,
         "seeds": records,
         "throughput": {},

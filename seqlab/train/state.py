@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx, struct
 
+from seqlab.models.sizing import resolve
 from seqlab.registry import MODELS
 from seqlab.tasks.base import Task, TaskSpec
 
@@ -36,7 +37,9 @@ class Engine(NamedTuple):
 
 
 def build_model(model_cfg, spec: TaskSpec, key: jax.Array) -> nnx.Module:
-    return MODELS.get(model_cfg.name)(model_cfg, spec, nnx.Rngs(params=key))
+    """The model `model_cfg` describes, after its size variant and parameter budget."""
+    resolved = resolve(model_cfg, spec)
+    return MODELS.get(resolved.name)(resolved, spec, nnx.Rngs(params=key))
 
 
 def seed_values(train_cfg) -> list[int]:
