@@ -12,24 +12,28 @@ import itertools
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 import torch
 from flax import nnx
 from jax.test_util import check_grads
 
-import seqlab.models  # registers 'lstm'
-import seqlab.tasks  # noqa: F401  (registers the tasks)
-from seqlab.config import base_config
 from seqlab.models.lstm import LSTM_CELL, LSTMLayer
 from seqlab.models.recurrence import ScanOptions, scan_cell, step
-from seqlab.registry import MODELS, TASKS
+from tests.models.common import (
+    FWD,
+    GRAD,
+    TIGHT,
+    apply,
+    build,
+    random_array,
+    sample,
+    set_param,
+    stream,
+    task,
+)
 
 T, B, D, H = 7, 3, 5, 8
-FWD = dict(rtol=1e-5, atol=1e-5)
-GRAD = dict(rtol=1e-4, atol=1e-4)
-TIGHT = dict(rtol=1e-6, atol=1e-6)
 
 
 # ---------------------------------------------------------------- helpers
@@ -42,22 +46,12 @@ def random_weights(seed: int, d: int = D, h: int = H, scale: float = 0.5):
     return f(d, 4 * h), f(h, 4 * h), f(4 * h), f(4 * h)
 
 
-def random_array(seed: int, *shape: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
 def make_layer(w_ih, w_hh, b) -> LSTMLayer:
     layer = LSTMLayer(w_ih.shape[0], w_hh.shape[0], rngs=nnx.Rngs(params=0))
     set_param(layer.w_ih, w_ih)
     set_param(layer.w_hh, w_hh)
     set_param(layer.b, b)
     return layer
-
-
-def set_param(param: nnx.Param, value) -> None:
-    value = jnp.asarray(np.asarray(value, np.float32))
-    assert param[...].shape == value.shape
-    param[...] = value
 
 
 def weighted_sum_loss(module, x, r):
@@ -76,39 +70,8 @@ def layer_value_and_grads(layer: LSTMLayer, x, r):
     return np.asarray(y), np.asarray(g_x), grads
 
 
-def model_cfg(**overrides) -> ml_collections.ConfigDict:
-    cfg = base_config().model
-    cfg.update(dict(hidden=H, layers=1, embed_dim=6))
-    cfg.update(overrides)
-    return cfg
-
-
-def task(name: str, length: int):
-    return TASKS.get(name)(ml_collections.ConfigDict(dict(name=name, length=length)))
-
-
-def sample(t, seed: int, batch_size: int):
-    return jax.jit(t.sample, static_argnums=1)(jax.random.key(seed), batch_size)
-
-
 def build_model(spec, **overrides):
-    return MODELS.get("lstm")(model_cfg(**overrides), spec, nnx.Rngs(params=0))
-
-
-@nnx.jit
-def apply(model, inputs, lengths=None):
-    return model(inputs, lengths)
-
-
-def stream(model, inputs) -> jax.Array:
-    """Readouts of `model.step` fed one time step at a time: [T, B, C]."""
-    state = model.initial_state(inputs.shape[1])
-    model_step = nnx.jit(lambda m, s, x: m.step(s, x))
-    outs = []
-    for t in range(inputs.shape[0]):
-        state, y = model_step(model, state, inputs[t])
-        outs.append(y)
-    return jnp.stack(outs)
+    return build("lstm", spec, **overrides)
 
 
 # ---------------------------------------------------------------- 1. flax OptimizedLSTMCell

@@ -1,0 +1,66 @@
+"""Helpers the model tests share: configs, tasks, weight setting, jitted apply, streaming."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from flax import nnx
+
+import seqlab.models
+import seqlab.tasks  # noqa: F401  (registers models and tasks)
+from seqlab.config import base_config
+from seqlab.registry import MODELS, TASKS
+
+FWD = dict(rtol=1e-5, atol=1e-5)  # forward outputs against an outside reference (float32)
+GRAD = dict(rtol=1e-4, atol=1e-4)  # gradients against an outside reference (float32)
+TIGHT = dict(rtol=1e-6, atol=1e-6)  # between forms of our own code
+
+
+def random_array(seed: int, *shape: int, scale: float = 1.0) -> np.ndarray:
+    return (scale * np.random.default_rng(seed).standard_normal(shape)).astype(np.float32)
+
+
+def set_param(param: nnx.Param, value) -> None:
+    """Sets a parameter from a numpy/torch value of exactly its shape."""
+    if hasattr(value, "detach"):
+        value = value.detach().numpy()
+    value = jnp.asarray(np.asarray(value, np.float32))
+    assert param[...].shape == value.shape, (param[...].shape, value.shape)
+    param[...] = value
+
+
+def model_cfg(name: str = "lstm", **overrides) -> ml_collections.ConfigDict:
+    cfg = base_config().model
+    cfg.update(dict(name=name, hidden=8, layers=1, embed_dim=6))
+    cfg.update(overrides)
+    return cfg
+
+
+def task(name: str, length: int):
+    return TASKS.get(name)(ml_collections.ConfigDict(dict(name=name, length=length)))
+
+
+def sample(t, seed: int, batch_size: int):
+    return jax.jit(t.sample, static_argnums=1)(jax.random.key(seed), batch_size)
+
+
+def build(name: str, spec, seed: int = 0, **overrides):
+    return MODELS.get(name)(model_cfg(name, **overrides), spec, nnx.Rngs(params=seed))
+
+
+@nnx.jit
+def apply(model, inputs, lengths=None):
+    return model(inputs, lengths)
+
+
+def stream(model, inputs) -> jax.Array:
+    """Readouts of `model.step` fed one time step at a time: [T, B, C]."""
+    state = model.initial_state(inputs.shape[1])
+    model_step = nnx.jit(lambda m, s, x: m.step(s, x))
+    outs = []
+    for t in range(inputs.shape[0]):
+        state, y = model_step(model, state, inputs[t])
+        outs.append(y)
+    return jnp.stack(outs)
