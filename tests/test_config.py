@@ -63,3 +63,49 @@ def test_norm_without_residual_is_refused():
     cfg.model.norm = "layer"
     with pytest.raises(config_lib.ConfigError, match=r"only with model\.residual"):
         config_lib.validate(cfg)
+
+
+def model_config(**model_fields):
+    cfg = config_lib.base_config()
+    cfg.task.name = "adding"
+    cfg.task.length = 10
+    cfg.model.update(model_fields)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"merge": "max"}, r"model\.merge is 'max'; valid choices: concat, sum"),
+        ({"forget_gate": "relu"}, r"valid choices: sigmoid, exponential"),
+        ({"mlstm_form": "fast"}, r"valid choices: recurrent, parallel, chunkwise"),
+        ({"positions": "alibi"}, r"valid choices: learned, sinusoidal, rotary"),
+        ({"heads": 0}, r"model\.heads must be a positive integer"),
+        ({"size": "huge"}, r"model\.size is 'huge'; valid choices for 'lstm': tiny, small, base"),
+        ({"param_budget": -1}, r"model\.param_budget must be >= 0"),
+        ({"name": "lstm[2]"}, r"unknown model 'lstm\[2\]'; valid choices: .*lstm"),
+    ],
+)
+def test_bad_model_fields_are_one_line_errors(fields, message):
+    with pytest.raises(config_lib.ConfigError, match=message) as e:
+        config_lib.validate(model_config(**fields))
+    assert "\n" not in str(e.value)
+
+
+def test_size_variant_and_budget_resolve_to_what_is_built():
+    from seqlab.models.sizing import CELL_SIZES, count_params, resolve
+    from seqlab.registry import TASKS
+
+    cfg = model_config(size="base")
+    spec = TASKS.get("adding")(cfg.task).spec
+    built = resolve(cfg.model, spec)
+    assert (built.hidden, built.layers) == (CELL_SIZES["base"]["hidden"], 2)
+    budget = model_config(param_budget=12_345)
+    built = resolve(budget.model, spec)
+    assert abs(count_params(built, spec) - 12_345) <= 0.05 * 12_345
+    assert built.is_locked and cfg.model.hidden == 128  # the given config is left alone
+
+
+def test_unreachable_budget_names_the_closest_model():
+    with pytest.raises(config_lib.ConfigError, match=r"param_budget=10: the closest 'lstm' has"):
+        config_lib.validate(model_config(param_budget=10))

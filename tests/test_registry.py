@@ -23,3 +23,20 @@ def test_packages_register_their_members():
     assert "lstm" in MODELS
     assert {"copy", "adding", "adding_1997"} <= set(TASKS.names())
     assert all(desc for _, desc in MODELS.describe() + TASKS.describe())
+
+
+def test_bracketed_names_reach_families_that_take_an_argument():
+    reg = Registry("thing")
+    reg.register("fam", "a family", takes_arg=True)(lambda: "f")
+    reg.register("plain", "no argument")(lambda: "p")
+    assert reg.entry("fam[7:1]").name == "fam" and reg.entry("fam").name == "fam"
+    assert "fam[1:1]" in reg and "plain[2]" not in reg
+    with pytest.raises(UnknownNameError, match=r"unknown thing 'plain\[2\]'; valid choices: fam"):
+        reg.entry("plain[2]")
+    assert dict(reg.describe())["fam[a:b]"] == "a family"
+
+
+def test_size_variants_are_described():
+    reg = Registry("thing")
+    reg.register("m", "a model", sizes={"tiny": {}, "big": {}})(lambda: None)
+    assert reg.describe() == [("m", "a model (sizes: tiny, big)")]

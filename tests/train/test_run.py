@@ -30,6 +30,7 @@ def test_run_record(tmp_path):
     on_disk = json.loads((run / "summary.json").read_text())
     assert on_disk["status"] == summary["status"] == "completed"
     assert on_disk["params"] == 16 * 4 * (8 + 16 + 1) + 10 * 8 + 17 * 10  # lstm + embed + readout
+    assert on_disk["size"] == {"hidden": 16, "layers": 1, "embed_dim": 8, "heads": 4}
     assert on_disk["throughput"]["tokens_per_s"] > 0
     assert [s["seed"] for s in on_disk["seeds"]] == [0, 1]
     rows, bad = read_metrics(run / "metrics.jsonl")
@@ -47,6 +48,15 @@ def test_run_record(tmp_path):
         "20",
         "40",
     ]
+
+
+def test_param_budget_run_records_the_width_it_chose(tmp_path):
+    cfg = small_config(**{"model.param_budget": 5000, "train.steps": 20})
+    summary = train(cfg, tmp_path / "run", progress=False)
+    assert abs(summary["params"] - 5000) <= 250
+    hidden = summary["size"]["hidden"]
+    assert hidden != cfg.model.hidden
+    assert summary["params"] == 4 * hidden * (8 + hidden + 1) + 10 * 8 + (hidden + 1) * 10
 
 
 def test_all_seeds_diverging_marks_the_run_diverged(tmp_path):
