@@ -16,6 +16,7 @@ import argparse
 import shlex
 import sys
 import tempfile
+from pathlib import Path
 
 import jax
 import optax
@@ -51,12 +52,13 @@ ZOO = [
     "transformer",
 ]
 K = 10  # steps per jitted call
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def zoo_config(name: str, task: str, length: int, overrides: dict):
     pairs = [("task.name", task), ("task.length", str(length))]
     pairs += [(k, str(v)) for k, v in overrides.items()]
-    return config_lib.load(f"configs/zoo.py:{name}", pairs)
+    return config_lib.load(f"{ROOT / 'configs' / 'zoo.py'}:{name}", pairs)
 
 
 def speed_task(name: str) -> str:
