@@ -1,6 +1,11 @@
 """Models; importing this package registers every model in MODELS."""
 
-from seqlab.models import lstm  # noqa: F401  (registration)
+from seqlab.models import (  # noqa: F401  (registration)
+    gru,
+    lstm,
+    peephole_lstm,
+    rnn,
+)
 from seqlab.models.sequence import SequenceModel
 
 __all__ = ["SequenceModel"]

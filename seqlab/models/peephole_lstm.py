@@ -1,0 +1,94 @@
+"""LSTM with peephole connections (Gers & Schmidhuber 2000, "Recurrent nets that time and
+count"; TensorFlow's LSTMCell(use_peepholes=True)). Gate order i, f, g, o as `lstm`.
+
+    ĩ, f̃, g, õ = split(W x_t + R h_{t-1} + b)
+    i = σ(ĩ + p_i ⊙ c_{t-1}),   f = σ(f̃ + p_f ⊙ c_{t-1})
+    c_t = f ⊙ c_{t-1} + i ⊙ tanh(g)
+    o = σ(õ + p_o ⊙ c_t)                      (the output gate sees the NEW cell state)
+    h_t = o ⊙ tanh(c_t)
+
+The peepholes p_i, p_f, p_o are diagonal (one weight per cell) and start at zero, so a fresh
+layer is exactly `lstm` with the same weights; the gates learn to read the cell state. Bias:
+forget-gate bias or chrono initialisation as `lstm` (`lstm_bias`).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from seqlab.models.cell_layer import CellLayer
+from seqlab.models.lstm import lstm_bias, lstm_initial_carry, lstm_project
+from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
+from seqlab.models.sequence import SequenceModel, recurrent, scan_options
+from seqlab.models.sizing import CELL_SIZES
+from seqlab.registry import MODELS
+from seqlab.tasks.base import TaskSpec
+
+
+def peephole_lstm_recur(params: Params, carry, xp_BG: jax.Array):
+    c_BH, h_BH = carry
+    gates_BG = xp_BG + h_BH @ params["w_hh"]
+    i, f, g, o = jnp.split(gates_BG, 4, axis=-1)
+    i = jax.nn.sigmoid(i + params["p_i"] * c_BH)
+    f = jax.nn.sigmoid(f + params["p_f"] * c_BH)
+    c_BH = f * c_BH + i * jnp.tanh(g)
+    o = jax.nn.sigmoid(o + params["p_o"] * c_BH)
+    h_BH = o * jnp.tanh(c_BH)
+    return (c_BH, h_BH), h_BH
+
+
+PEEPHOLE_LSTM_CELL = Cell(lstm_project, peephole_lstm_recur, lstm_initial_carry)
+
+
+class PeepholeLSTMLayer(CellLayer):
+    """One peephole LSTM layer: [T, B, D] -> [T, B, H], driven by `scan_cell`."""
+
+    cell = PEEPHOLE_LSTM_CELL
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int,
+        *,
+        rngs: nnx.Rngs,
+        forget_bias: float = 1.0,
+        chrono_tmax: int = 0,
+        options: ScanOptions = DEFAULT_OPTIONS,
+    ):
+        self.out_features = hidden
+        self.options = options
+        self.w_ih = nnx.Param(
+            nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden))
+        )
+        self.w_hh = nnx.Param(nnx.initializers.orthogonal()(rngs.params(), (hidden, 4 * hidden)))
+        key = rngs.params() if chrono_tmax else None
+        self.b = nnx.Param(lstm_bias(key, hidden, forget_bias, chrono_tmax))
+        self.p_i = nnx.Param(jnp.zeros((hidden,)))
+        self.p_f = nnx.Param(jnp.zeros((hidden,)))
+        self.p_o = nnx.Param(jnp.zeros((hidden,)))
+
+
+def peephole_lstm_layers(cfg):
+    def direction(in_features: int, rngs: nnx.Rngs) -> PeepholeLSTMLayer:
+        return PeepholeLSTMLayer(
+            in_features,
+            cfg.hidden,
+            rngs=rngs,
+            forget_bias=cfg.forget_bias,
+            chrono_tmax=cfg.chrono_tmax,
+            options=scan_options(cfg),
+        )
+
+    return recurrent(cfg, direction)
+
+
+@MODELS.register(
+    "peephole_lstm",
+    "LSTM with diagonal peepholes; output gate sees the new cell (Gers & Schmidhuber 2000)",
+    sizes=CELL_SIZES,
+    recurrent=True,
+)
+def make_peephole_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
+    return SequenceModel(cfg, spec, peephole_lstm_layers(cfg), rngs=rngs)
