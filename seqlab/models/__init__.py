@@ -5,6 +5,7 @@ from seqlab.models import (  # noqa: F401  (registration)
     lstm,
     peephole_lstm,
     rnn,
+    slstm,
 )
 from seqlab.models.sequence import SequenceModel
 
