@@ -8,6 +8,7 @@ from seqlab.models import (  # noqa: F401  (registration)
     rnn,
     slstm,
 )
+from seqlab.models import transformer  # noqa: F401  (registration)
 from seqlab.models.sequence import SequenceModel
 
 __all__ = ["SequenceModel"]

@@ -1,0 +1,287 @@
+"""A small pre-LayerNorm Transformer: a causal decoder, or a bidirectional encoder.
+
+Each block (Vaswani et al. 2017, "Attention is all you need", with the pre-LN placement of
+Xiong et al. 2020) keeps the residual stream `model.hidden` wide:
+
+    x = x + Attn(LN(x)),    x = x + W_2 GELU(W_1 LN(x) + b_1) + b_2   (W_1: D -> mlp_ratio·D)
+
+    Attn(x) = concat_n softmax(q_n k_nᵀ / √d_h + mask) v_n · W_o + b_o,   [q|k|v] = x W_qkv + b_qkv
+
+computed by `jax.nn.dot_product_attention` (causal for the decoder; the encoder masks keys
+beyond each sequence's length). GELU is the exact (erf) form, torch's default.
+
+Positions (`model.positions`):
+- "learned": a table of `spec.seq_len` vectors added to the encoder's output;
+- "sinusoidal": PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(t / 10000^(2i/D)),
+  added (Vaswani et al. 2017, §3.5);
+- "rotary": RoFormer (Su et al. 2021, eqs. 13-15): within each head, the pairs
+  (x_{2i}, x_{2i+1}) of q and k are rotated by the angle t·θ_i, θ_i = 10000^(-2i/d_h), so
+  q_mᵀ k_n depends on the positions only through m - n. The head width must be even.
+
+The decoder streams with a key/value cache of `spec.seq_len` steps (`initial_state`/`step`);
+the encoder attends to future steps and has no streaming form.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from seqlab.config import POSITIONS
+from seqlab.models.sequence import SequenceModel
+from seqlab.models.sizing import BLOCK_SIZES
+from seqlab.registry import MODELS
+from seqlab.tasks.base import TaskSpec
+
+NO_STREAMING = "a bidirectional encoder (model.causal=false) attends to future steps: no streaming"
+
+
+# ---------------------------------------------------------------- positions
+
+
+def sinusoids(positions: jax.Array, features: int) -> jax.Array:
+    """Sinusoidal codes [..., features] for integer positions [...] (odd widths drop a cos)."""
+    freq_F = 10000.0 ** (-jnp.arange(0, features, 2, dtype=jnp.float32) / features)
+    angle = jnp.asarray(positions, jnp.float32)[..., None] * freq_F
+    codes = jnp.stack([jnp.sin(angle), jnp.cos(angle)], axis=-1)  # interleave sin, cos
+    return codes.reshape(*angle.shape[:-1], -1)[..., :features]
+
+
+def rotary(x: jax.Array, positions: jax.Array) -> jax.Array:
+    """Rotates the pairs (x_{2i}, x_{2i+1}) of the last axis by positions·θ_i (RoFormer eq. 15).
+
+    `positions` broadcasts against x.shape[:-1]: [T, 1, 1] for x [T, B, N, H], a scalar for
+    one streamed step.
+    """
+    head = x.shape[-1]
+    if head % 2:
+        raise ValueError(f"rotary positions need an even head width, got {head}")
+    theta = 10000.0 ** (-jnp.arange(0, head, 2, dtype=jnp.float32) / head)
+    angle = jnp.asarray(positions, jnp.float32)[..., None] * theta
+    cos, sin = jnp.cos(angle).astype(x.dtype), jnp.sin(angle).astype(x.dtype)
+    even, odd = x[..., 0::2], x[..., 1::2]
+    rotated = jnp.stack([even * cos - odd * sin, even * sin + odd * cos], axis=-1)
+    return rotated.reshape(x.shape)
+
+
+# ---------------------------------------------------------------- attention
+
+
+class KVCache(NamedTuple):
+    """A decoder layer's streaming state: keys/values of the steps seen, and their count."""
+
+    k_BSNH: jax.Array
+    v_BSNH: jax.Array
+    t: jax.Array  # int32 scalar: the next step's position
+
+
+class SelfAttention(nnx.Module):
+    """Multi-head self-attention over [T, B, D]: fused q/k/v projection, output projection."""
+
+    def __init__(
+        self,
+        features: int,
+        heads: int,
+        *,
+        rngs: nnx.Rngs,
+        causal: bool = True,
+        rotary: bool = False,
+        max_len: int = 0,
+    ):
+        if features % heads:
+            raise ValueError(f"model.hidden={features} must be a multiple of model.heads={heads}")
+        if rotary and (features // heads) % 2:
+            raise ValueError(
+                f"model.positions=rotary needs an even head width; model.hidden={features} / "
+                f"model.heads={heads} = {features // heads}"
+            )
+        self.heads = heads
+        self.causal = causal
+        self.rotary = rotary
+        self.max_len = max_len  # key/value cache length for streaming
+        self.qkv = nnx.Linear(features, 3 * features, rngs=rngs)
+        self.out = nnx.Linear(features, features, rngs=rngs)
+
+    def _split_heads(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """[..., D] -> q, k, v each [..., N, D/N] (head n holds features n·D/N .. (n+1)·D/N)."""
+        q, k, v = jnp.split(self.qkv(x), 3, axis=-1)
+        shape = (*x.shape[:-1], self.heads, x.shape[-1] // self.heads)
+        return q.reshape(shape), k.reshape(shape), v.reshape(shape)
+
+    def __call__(self, x_TBD: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
+        T, B, D = x_TBD.shape
+        q, k, v = self._split_heads(x_TBD)  # [T, B, N, H]
+        if self.rotary:
+            t_T11 = jnp.arange(T)[:, None, None]
+            q, k = rotary(q, t_T11), rotary(k, t_T11)
+        q, k, v = (a.transpose(1, 0, 2, 3) for a in (q, k, v))  # the function is batch-major
+        # Causal attention needs no length mask: padding only follows a sequence's valid
+        # steps, which never attend to it. The encoder must not attend to padded keys.
+        kv_lengths = None if self.causal or lengths is None else lengths.astype(jnp.int32)
+        y_BTNH = jax.nn.dot_product_attention(
+            q, k, v, is_causal=self.causal, key_value_seq_lengths=kv_lengths
+        )
+        return self.out(y_BTNH.transpose(1, 0, 2, 3).reshape(T, B, D))
+
+    def initial_state(self, batch_size: int) -> KVCache:
+        if not self.causal:
+            raise NotImplementedError(NO_STREAMING)
+        D = self.out.in_features
+        zeros = jnp.zeros((batch_size, self.max_len, self.heads, D // self.heads), jnp.float32)
+        return KVCache(zeros, zeros, jnp.zeros((), jnp.int32))
+
+    def step(self, cache: KVCache, x_BD: jax.Array) -> tuple[KVCache, jax.Array]:
+        """One step at position cache.t (< max_len: the cache does not grow)."""
+        if not self.causal:
+            raise NotImplementedError(NO_STREAMING)
+        B, D = x_BD.shape
+        q, k, v = self._split_heads(x_BD)  # [B, N, H]
+        if self.rotary:
+            q, k = rotary(q, cache.t), rotary(k, cache.t)
+        k_BSNH = jax.lax.dynamic_update_slice_in_dim(cache.k_BSNH, k[:, None], cache.t, axis=1)
+        v_BSNH = jax.lax.dynamic_update_slice_in_dim(cache.v_BSNH, v[:, None], cache.t, axis=1)
+        seen_B = jnp.full((B,), cache.t + 1, jnp.int32)  # keys 0..t are filled
+        y_B1NH = jax.nn.dot_product_attention(
+            q[:, None], k_BSNH, v_BSNH, key_value_seq_lengths=seen_B
+        )
+        return KVCache(k_BSNH, v_BSNH, cache.t + 1), self.out(y_B1NH.reshape(B, D))
+
+
+# ---------------------------------------------------------------- block
+
+
+class TransformerBlock(nnx.Module):
+    """x + Attn(LN(x)), then x + MLP(LN(x)); [T, B, D] -> [T, B, D] (residuals included)."""
+
+    needs_lengths = True  # SequenceModel passes the batch's lengths (the encoder masks keys)
+
+    def __init__(
+        self,
+        features: int,
+        heads: int,
+        *,
+        rngs: nnx.Rngs,
+        mlp_ratio: int = 4,
+        causal: bool = True,
+        rotary: bool = False,
+        max_len: int = 0,
+    ):
+        self.out_features = features
+        self.attn_norm = nnx.LayerNorm(features, rngs=rngs)
+        self.attn = SelfAttention(
+            features, heads, rngs=rngs, causal=causal, rotary=rotary, max_len=max_len
+        )
+        self.mlp_norm = nnx.LayerNorm(features, rngs=rngs)
+        self.mlp_in = nnx.Linear(features, mlp_ratio * features, rngs=rngs)
+        self.mlp_out = nnx.Linear(mlp_ratio * features, features, rngs=rngs)
+
+    def mlp(self, x: jax.Array) -> jax.Array:
+        return self.mlp_out(jax.nn.gelu(self.mlp_in(self.mlp_norm(x)), approximate=False))
+
+    def __call__(self, x_TBD: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
+        x_TBD = x_TBD + self.attn(self.attn_norm(x_TBD), lengths)
+        return x_TBD + self.mlp(x_TBD)
+
+    def initial_state(self, batch_size: int) -> KVCache:
+        return self.attn.initial_state(batch_size)
+
+    def step(self, cache: KVCache, x_BD: jax.Array) -> tuple[KVCache, jax.Array]:
+        cache, a_BD = self.attn.step(cache, self.attn_norm(x_BD))
+        x_BD = x_BD + a_BD
+        return cache, x_BD + self.mlp(x_BD)
+
+
+# ---------------------------------------------------------------- model
+
+
+def check_config(cfg) -> None:
+    """ValueError for a combination the Transformer cannot build."""
+    if cfg.positions not in POSITIONS:
+        raise ValueError(
+            f"model.positions is {cfg.positions!r}; valid choices: {', '.join(POSITIONS)}"
+        )
+    if cfg.hidden % cfg.heads:
+        raise ValueError(f"model.hidden={cfg.hidden} must be a multiple of model.heads={cfg.heads}")
+    if cfg.positions == "rotary" and (cfg.hidden // cfg.heads) % 2:
+        raise ValueError(
+            f"model.positions=rotary needs an even head width model.hidden/model.heads, got "
+            f"{cfg.hidden}/{cfg.heads} = {cfg.hidden // cfg.heads}"
+        )
+
+
+class Transformer(SequenceModel):
+    """SequenceModel of TransformerBlocks with positions added after the encoder (or rotary)."""
+
+    def __init__(self, cfg, spec: TaskSpec, *, rngs: nnx.Rngs):
+        check_config(cfg)
+
+        def make_block(index: int, in_features: int, rngs: nnx.Rngs) -> TransformerBlock:
+            return TransformerBlock(
+                in_features,
+                cfg.heads,
+                rngs=rngs,
+                mlp_ratio=cfg.mlp_ratio,
+                causal=cfg.causal,
+                rotary=cfg.positions == "rotary",
+                max_len=spec.seq_len,
+            )
+
+        super().__init__(cfg, spec, make_block, rngs=rngs, blocks=True)
+        self.positions = cfg.positions
+        self.causal = cfg.causal
+        self.hidden = cfg.hidden
+        if cfg.positions == "learned":
+            init = nnx.initializers.normal(0.02)  # GPT-2/BERT's scale for learned positions
+            self.position_table = nnx.Param(init(rngs.params(), (spec.seq_len, cfg.hidden)))
+
+    def position_codes(self, positions: jax.Array) -> jax.Array | None:
+        """Codes added to the encoder's output at integer `positions`; None for rotary."""
+        if self.positions == "learned":
+            return self.position_table[...][positions]
+        if self.positions == "sinusoidal":
+            return sinusoids(positions, self.hidden)
+        return None
+
+    def encode(self, inputs: jax.Array) -> jax.Array:
+        """Whole sequences [T, B(, D_in)] -> [T, B, D], positions 0..T-1 added."""
+        x_TBD = self.encoder(inputs)
+        T = x_TBD.shape[0]
+        if self.positions == "learned" and self.spec.seq_len < T:
+            raise ValueError(f"{T} steps exceed the {self.spec.seq_len} learned positions")
+        codes_TD = self.position_codes(jnp.arange(T))
+        return x_TBD if codes_TD is None else x_TBD + codes_TD[:, None, :]
+
+    def initial_state(self, batch_size: int) -> list[KVCache]:
+        if not self.causal:
+            raise NotImplementedError(NO_STREAMING)
+        return super().initial_state(batch_size)
+
+    def step(self, state: list[KVCache], inputs_B: jax.Array) -> tuple[list[KVCache], jax.Array]:
+        """One step at position state[0].t (every layer's cache holds the same count)."""
+        if not self.causal:
+            raise NotImplementedError(NO_STREAMING)
+        x_BD = self.encoder(inputs_B)
+        codes_D = self.position_codes(state[0].t)
+        if codes_D is not None:
+            x_BD = x_BD + codes_D
+        new_state = []
+        for layer, cache in zip(self.layers, state, strict=True):
+            cache, x_BD = layer.step(cache, x_BD)  # blocks return x + their residual branches
+            new_state.append(cache)
+        return new_state, self.readout(self.final_norm(x_BD))
+
+
+@MODELS.register(
+    "transformer",
+    "pre-LN Transformer: causal decoder (model.causal=true) or encoder; learned, sinusoidal "
+    "or rotary positions (Vaswani et al. 2017; Su et al. 2021)",
+    sizes=BLOCK_SIZES,
+    blocks=True,
+    causal=lambda cfg: cfg.causal,
+    width_multiple=lambda cfg: cfg.heads * (2 if cfg.positions == "rotary" else 1),
+)
+def make_transformer(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> Transformer:
+    return Transformer(cfg, spec, rngs=rngs)

@@ -1,0 +1,387 @@
+"""Transformer: attention and a whole block against torch (outputs and gradients), rotary
+against NumPy and its relative-position property, sinusoidal codes against the formula,
+positions break permutation symmetry, causality via gradients, the encoder's length mask,
+the KV-cache stream against the whole-sequence call, shapes and jit.
+
+Float32; tolerances: forward 1e-5, gradients 1e-4 against torch, 1e-5 between our own forms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from flax import nnx
+
+from seqlab.models.transformer import (
+    SelfAttention,
+    Transformer,
+    TransformerBlock,
+    rotary,
+    sinusoids,
+)
+from seqlab.registry import MODELS
+from tests.models.common import (
+    FWD,
+    GRAD,
+    apply,
+    build,
+    model_cfg,
+    random_array,
+    sample,
+    set_param,
+    stream,
+    task,
+)
+
+T, B, D, N = 6, 2, 8, 2
+POSITIONS = ["learned", "sinusoidal", "rotary"]
+
+
+def tnp(p: torch.Tensor) -> np.ndarray:
+    return p.detach().numpy()
+
+
+def randomise(module: torch.nn.Module, seed: int) -> None:
+    """Every torch parameter random (torch starts biases at 0 and LN weights at 1)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            noise = 0.4 * torch.randn(p.shape, generator=g)
+            p.copy_(1 + 0.5 * noise if "norm" in name and "weight" in name else noise)
+
+
+def causal_mask(length: int) -> torch.Tensor:
+    return torch.triu(torch.ones(length, length, dtype=torch.bool), diagonal=1)  # True: masked
+
+
+def copy_attention(attn: SelfAttention, mha: torch.nn.MultiheadAttention) -> None:
+    # torch's in_proj is [q; k; v] along its output rows, heads contiguous within each.
+    set_param(attn.qkv.kernel, tnp(mha.in_proj_weight).T)
+    set_param(attn.qkv.bias, mha.in_proj_bias)
+    set_param(attn.out.kernel, tnp(mha.out_proj.weight).T)
+    set_param(attn.out.bias, mha.out_proj.bias)
+
+
+def check_attention_grads(g: SelfAttention, mha: torch.nn.MultiheadAttention) -> None:
+    np.testing.assert_allclose(g.qkv.kernel[...], mha.in_proj_weight.grad.numpy().T, **GRAD)
+    np.testing.assert_allclose(g.qkv.bias[...], mha.in_proj_bias.grad.numpy(), **GRAD)
+    np.testing.assert_allclose(g.out.kernel[...], mha.out_proj.weight.grad.numpy().T, **GRAD)
+    np.testing.assert_allclose(g.out.bias[...], mha.out_proj.bias.grad.numpy(), **GRAD)
+
+
+def weighted_sum_loss(module, x, r):
+    return jnp.sum(module(x) * r)
+
+
+@nnx.jit
+def value_and_grads(module, x, r):
+    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
+
+
+def torch_value_and_grad(module, x_np, r_np, **kwargs):
+    x_t = torch.from_numpy(x_np).requires_grad_(True)
+    y_t = module(x_t, **kwargs)
+    (y_t * torch.from_numpy(r_np)).sum().backward()
+    return tnp(y_t), x_t.grad.numpy()
+
+
+# ---------------------------------------------------------------- 1. attention vs torch
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "no_mask"])
+def test_attention_matches_torch_multihead_attention(causal):
+    mha = torch.nn.MultiheadAttention(D, N)  # time-major [T, B, D], like ours
+    randomise(mha, 1)
+    attn = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal)
+    copy_attention(attn, mha)
+    x_np, r_np = random_array(2, T, B, D), random_array(3, T, B, D)
+
+    mask = causal_mask(T) if causal else None
+    forward = lambda x: mha(x, x, x, attn_mask=mask, need_weights=False)[0]  # noqa: E731
+    y_ref, g_x_ref = torch_value_and_grad(forward, x_np, r_np)
+    y, (g_attn, g_x) = value_and_grads(attn, jnp.asarray(x_np), jnp.asarray(r_np))
+
+    np.testing.assert_allclose(y, y_ref, **FWD)
+    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
+    check_attention_grads(g_attn, mha)
+    # The mask is what is being tested: the other setting gives another output.
+    other = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=not causal)
+    copy_attention(other, mha)
+    assert np.abs(np.asarray(other(jnp.asarray(x_np))) - y_ref).max() > 1e-2
+
+
+class TorchBlock(torch.nn.Module):
+    """The pre-LN reference: LN -> MHA -> residual -> LN -> Linear/GELU/Linear -> residual."""
+
+    def __init__(self, d: int, heads: int, ratio: int):
+        super().__init__()
+        self.norm1 = torch.nn.LayerNorm(d, eps=1e-6)  # flax's LayerNorm epsilon
+        self.mha = torch.nn.MultiheadAttention(d, heads)
+        self.norm2 = torch.nn.LayerNorm(d, eps=1e-6)
+        self.fc1 = torch.nn.Linear(d, ratio * d)
+        self.fc2 = torch.nn.Linear(ratio * d, d)
+
+    def forward(self, x, mask=None):
+        h = self.norm1(x)
+        x = x + self.mha(h, h, h, attn_mask=mask, need_weights=False)[0]
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.norm2(x))))
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["decoder", "encoder"])
+def test_block_matches_torch_reference(causal):
+    ratio = 3  # not the default 4: mlp_ratio must reach the MLP's width
+    ref = TorchBlock(D, N, ratio)
+    randomise(ref, 4)
+    block = TransformerBlock(D, N, rngs=nnx.Rngs(params=0), mlp_ratio=ratio, causal=causal)
+    copy_attention(block.attn, ref.mha)
+    for ours, theirs in ((block.attn_norm, ref.norm1), (block.mlp_norm, ref.norm2)):
+        set_param(ours.scale, theirs.weight)
+        set_param(ours.bias, theirs.bias)
+    for ours, theirs in ((block.mlp_in, ref.fc1), (block.mlp_out, ref.fc2)):
+        set_param(ours.kernel, tnp(theirs.weight).T)
+        set_param(ours.bias, theirs.bias)
+    x_np, r_np = random_array(5, T, B, D), random_array(6, T, B, D)
+
+    y_ref, g_x_ref = torch_value_and_grad(ref, x_np, r_np, mask=causal_mask(T) if causal else None)
+    y, (g, g_x) = value_and_grads(block, jnp.asarray(x_np), jnp.asarray(r_np))
+
+    np.testing.assert_allclose(y, y_ref, **FWD)
+    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
+    check_attention_grads(g.attn, ref.mha)
+    for ours, theirs in ((g.attn_norm, ref.norm1), (g.mlp_norm, ref.norm2)):
+        np.testing.assert_allclose(ours.scale[...], theirs.weight.grad.numpy(), **GRAD)
+        np.testing.assert_allclose(ours.bias[...], theirs.bias.grad.numpy(), **GRAD)
+    for ours, theirs in ((g.mlp_in, ref.fc1), (g.mlp_out, ref.fc2)):
+        np.testing.assert_allclose(ours.kernel[...], theirs.weight.grad.numpy().T, **GRAD)
+        np.testing.assert_allclose(ours.bias[...], theirs.bias.grad.numpy(), **GRAD)
+    assert np.abs(np.asarray(g.mlp_norm.scale[...])).max() > 1e-2  # not two zero arrays
+
+
+# ---------------------------------------------------------------- 2. positions
+
+
+def numpy_rotary(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """RoFormer eq. 15 written out: x [P, d] times the block-diagonal matrix R_{Θ,m}."""
+    d = x.shape[-1]
+    out = np.empty_like(x, dtype=np.float64)
+    for p, m in enumerate(positions):
+        R = np.zeros((d, d))
+        for i in range(d // 2):
+            a = m * 10000.0 ** (-2 * i / d)
+            R[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [
+                [np.cos(a), -np.sin(a)],
+                [np.sin(a), np.cos(a)],
+            ]
+        out[p] = R @ x[p]
+    return out
+
+
+def test_rotary_matches_numpy():
+    x = random_array(7, T, B, N, 8)  # [T, B, N, H] as inside attention
+    positions = np.arange(T) + 3
+    got = np.asarray(rotary(jnp.asarray(x), jnp.asarray(positions)[:, None, None]))
+    for b in range(B):
+        for n in range(N):
+            np.testing.assert_allclose(got[:, b, n], numpy_rotary(x[:, b, n], positions), **FWD)
+    # One streamed step (a scalar position) rotates like its row of the sequence.
+    np.testing.assert_allclose(rotary(jnp.asarray(x[4]), 7), got[4], **FWD)
+    assert np.abs(got - x).max() > 1e-1  # rotation happened
+    with pytest.raises(ValueError, match="even"):
+        rotary(jnp.ones((2, 3)), jnp.arange(2))
+
+
+def test_rotary_scores_depend_only_on_the_offset():
+    q, k = jnp.asarray(random_array(8, 16)), jnp.asarray(random_array(9, 16))
+
+    def score(m, n):
+        return float(jnp.dot(rotary(q, m), rotary(k, n)))
+
+    for m, n in [(5, 2), (2, 5), (9, 9)]:
+        for shift in (1, 7, 100):
+            np.testing.assert_allclose(score(m + shift, n + shift), score(m, n), rtol=1e-4)
+    np.testing.assert_allclose(score(3, 3), float(jnp.dot(q, k)), rtol=1e-5)  # offset 0
+    assert abs(score(5, 2) - score(2, 5)) > 1e-2  # the sign of the offset matters
+    assert abs(score(5, 2) - score(5, 4)) > 1e-2  # and its size
+
+
+@pytest.mark.parametrize("features", [8, 7])
+def test_sinusoids_match_the_formula(features):
+    length = 12
+    expected = np.zeros((length, features))
+    for pos in range(length):
+        for j in range(features):
+            angle = pos / 10000.0 ** ((j - j % 2) / features)
+            expected[pos, j] = np.sin(angle) if j % 2 == 0 else np.cos(angle)
+    np.testing.assert_allclose(sinusoids(jnp.arange(length), features), expected, **FWD)
+
+
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_additive_positions_are_added_after_the_encoder(positions):
+    model = build("transformer", task("adding", T).spec, positions=positions)
+    x = jnp.asarray(random_array(14, T, B, 2))
+    added = np.asarray(nnx.jit(lambda m, x: m.encode(x) - m.encoder(x))(model, x))
+    table = model.position_table[...] if positions == "learned" else sinusoids(jnp.arange(T), 8)
+    expected = np.broadcast_to(np.asarray(table)[:, None], added.shape)
+    np.testing.assert_allclose(added, expected, **FWD)
+    assert np.abs(added).max() > 1e-3
+
+
+def without_positions(model: Transformer) -> None:
+    """Switches a model's positions off in place (the control a position test must fail on)."""
+    model.positions = "none"
+    for layer in model.layers:
+        layer.attn.rotary = False
+
+
+def every_step_reals_spec(length: int):
+    """The adding task's reals input, read at every step (so y_t can be differentiated)."""
+    return dataclasses.replace(task("adding", length).spec, scored="every")
+
+
+def permutation_gap(model, x_TBD, perm) -> float:
+    """max |model(x permuted in time) - model(x) permuted|: 0 for a model blind to order."""
+    return float(
+        np.abs(np.asarray(apply(model, x_TBD[perm])) - np.asarray(apply(model, x_TBD))[perm]).max()
+    )
+
+
+X_PERM = jnp.asarray(random_array(15, T, B, 2))
+PERM = np.random.default_rng(0).permutation(T)
+
+
+@pytest.mark.parametrize("positions", POSITIONS)
+def test_positions_break_permutation_symmetry(positions):
+    model = build("transformer", every_step_reals_spec(T), positions=positions, causal=False)
+    assert permutation_gap(model, X_PERM, PERM) > 1e-3
+
+
+def test_without_positions_the_encoder_is_permutation_equivariant():
+    """The control for the test above: the same encoder, positions switched off, is blind."""
+    model = build("transformer", every_step_reals_spec(T), positions="rotary", causal=False)
+    without_positions(model)
+    assert permutation_gap(model, X_PERM, PERM) < 1e-5
+
+
+# ---------------------------------------------------------------- 3. causality, the length mask
+
+
+def dependence(model, x_TBD) -> np.ndarray:
+    """[T, T]: sum |d y_t / d x_s| for batch row 0; asserts rows never mix."""
+    graphdef, state = nnx.split(model)
+    jac = jax.jit(jax.jacrev(lambda x: nnx.merge(graphdef, state)(x)[:, 0, 0]))(x_TBD)
+    jac = np.abs(np.asarray(jac))  # [T_out, T_in, B, D_in]
+    assert jac[:, :, 1:].max() == 0  # batch rows are independent
+    return jac[:, :, 0].sum(-1)
+
+
+@pytest.mark.parametrize("positions", POSITIONS)
+def test_decoder_is_causal_via_gradients(positions):
+    model = build("transformer", every_step_reals_spec(T), positions=positions)
+    dep = dependence(model, jnp.asarray(random_array(10, T, B, 2)))
+    future = np.triu(np.ones((T, T), bool), k=1)  # s > t
+    assert dep[future].max() == 0
+    assert dep[~future].min() > 1e-6
+
+
+def test_encoder_depends_on_the_future():
+    model = build("transformer", every_step_reals_spec(T), causal=False)
+    dep = dependence(model, jnp.asarray(random_array(10, T, B, 2)))
+    assert dep.min() > 1e-6
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["decoder", "encoder"])
+def test_padding_is_ignored_with_lengths(causal):
+    """Read at each sequence's last valid step, padding values do not matter: the decoder
+    never attends to later steps, the encoder masks keys beyond each length."""
+    model = build("transformer", task("adding", T).spec, causal=causal, layers=2)
+    lengths = jnp.asarray([3, 5, T], jnp.int32)
+    x = random_array(11, T, 3, 2)
+    noisy = x.copy()
+    for b, n in enumerate(lengths.tolist()):
+        noisy[n:, b] = random_array(12 + b, T - n, 2, scale=5.0)
+    out = np.asarray(apply(model, jnp.asarray(x), lengths))
+    np.testing.assert_allclose(apply(model, jnp.asarray(noisy), lengths), out, **FWD)
+    # The first sequence alone, cut to its 3 steps, gives the same readout.
+    np.testing.assert_allclose(apply(model, jnp.asarray(x[:3, :1]))[0], out[0], **FWD)
+    # Every step's readout of the noisy batch with no length mask, read at the same steps:
+    # the decoder needs no mask (equal); the encoder without one sees the padding.
+    everywhere = nnx.jit(lambda m, x: m.readout(m.backbone(m.encode(x))))(model, noisy)
+    unmasked = np.asarray(everywhere)[np.asarray(lengths) - 1, np.arange(3)]
+    np.testing.assert_allclose(unmasked[2], out[2], **FWD)  # full length: nothing padded
+    if causal:
+        np.testing.assert_allclose(unmasked, out, **FWD)
+    else:
+        assert np.abs(unmasked[:2] - out[:2]).min() > 1e-4
+
+
+# ---------------------------------------------------------------- 4. streaming
+
+
+@pytest.mark.parametrize("positions", POSITIONS)
+def test_kv_cache_stream_equals_the_whole_sequence(positions):
+    # Two layers once (each keeps its own cache); one elsewhere keeps the compiles small.
+    layers = 2 if positions == "rotary" else 1
+    model = build("transformer", every_step_reals_spec(T), positions=positions, layers=layers)
+    x = jnp.asarray(random_array(16, T, B, 2))
+    expected = apply(model, x)
+    np.testing.assert_allclose(stream(model, x), expected, **FWD)
+    assert np.abs(np.asarray(expected[1:] - expected[:-1])).max() > 1e-3
+
+
+def test_encoder_has_no_streaming_step():
+    model = build("transformer", task("adding", T).spec, causal=False)
+    with pytest.raises(NotImplementedError, match="encoder"):
+        model.initial_state(B)
+    with pytest.raises(NotImplementedError, match="encoder"):
+        model.layers[0].step(None, jnp.zeros((B, 8)))
+
+
+# ---------------------------------------------------------------- 5. shapes, jit, config
+
+
+@pytest.mark.parametrize(
+    "task_name, overrides",
+    [("copy", {}), ("adding", dict(causal=False, positions="sinusoidal"))],
+    ids=["copy-decoder", "adding-encoder"],
+)
+def test_shapes_finite_and_jit_equals_eager(task_name, overrides):
+    t = task(task_name, 3)
+    model = build("transformer", t.spec, layers=2, **overrides)
+    batch = sample(t, 4, B)
+    expected_shape = (t.spec.seq_len, B, 10) if task_name == "copy" else (B, 1)
+
+    eager = model(batch.inputs, batch.lengths)
+    # The engine's form: split once, merge inside one jax.jit.
+    graphdef, state = nnx.split(model)
+    jitted = jax.jit(lambda s, x, n: nnx.merge(graphdef, s)(x, n))(
+        state, batch.inputs, batch.lengths
+    )
+    for out in (eager, jitted):
+        assert out.shape == expected_shape and out.dtype == jnp.float32
+        assert np.isfinite(np.asarray(out)).all()
+    np.testing.assert_allclose(jitted, eager, **FWD)
+    assert np.abs(np.asarray(eager)).max() > 0
+
+
+def test_bad_widths_raise_and_registry_traits():
+    spec = task("adding", T).spec
+    with pytest.raises(ValueError, match=r"model\.heads"):
+        build("transformer", spec, hidden=10, heads=4)
+    with pytest.raises(ValueError, match="even head width"):
+        build("transformer", spec, hidden=12, heads=4, positions="rotary")
+    with pytest.raises(ValueError, match="valid choices"):
+        build("transformer", spec, positions="alibi")
+    # An odd head width is fine without rotary (built abstractly: no arrays needed).
+    nnx.eval_shape(lambda: build("transformer", spec, hidden=12, heads=4, positions="learned"))
+    entry = MODELS.entry("transformer")
+    assert entry.blocks and not entry.recurrent and set(entry.sizes) == {"tiny", "small", "base"}
+    assert entry.causal(model_cfg("transformer")) and not entry.causal(
+        model_cfg("transformer", causal=False)
+    )
+    assert entry.width_multiple(model_cfg("transformer", heads=4)) == 4
+    assert entry.width_multiple(model_cfg("transformer", heads=4, positions="rotary")) == 8
