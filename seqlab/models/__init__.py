@@ -7,8 +7,9 @@ from seqlab.models import (  # noqa: F401  (registration)
     peephole_lstm,
     rnn,
     slstm,
+    transformer,
+    xlstm,
 )
-from seqlab.models import transformer  # noqa: F401  (registration)
 from seqlab.models.sequence import SequenceModel
 
 __all__ = ["SequenceModel"]

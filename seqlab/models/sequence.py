@@ -93,8 +93,10 @@ class SequenceModel(nnx.Module):
             width = layer.out_features
         self.layers = nnx.List(layers)
         self.norms = nnx.List(norms)
-        final_norm = "layer" if blocks else (cfg.norm if self.residual else "none")
-        self.final_norm = make_norm(final_norm, width, rngs)
+        if blocks:  # as NX-AI's post-blocks norm: no bias, eps 1e-5
+            self.final_norm = nnx.LayerNorm(width, epsilon=1e-5, use_bias=False, rngs=rngs)
+        else:
+            self.final_norm = make_norm(cfg.norm if self.residual else "none", width, rngs)
         self.readout = nnx.Linear(width, spec.out_features, rngs=rngs)
 
     def encode(self, inputs: jax.Array) -> jax.Array:

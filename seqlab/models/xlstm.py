@@ -72,7 +72,9 @@ def make_xlstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     kinds = block_kinds(cfg.layers, parse_ratio(cfg.name))
 
     def make_block(index: int, width: int, rngs: nnx.Rngs) -> nnx.Module:
-        block = SLSTMBlock if kinds[index] == "s" else MLSTMBlock
-        return block(cfg, width, rngs=rngs)
+        if kinds[index] == "s":
+            # the sLSTM forget-gate bias init depends on the block's depth (NX-AI's powerlaw)
+            return SLSTMBlock(cfg, width, rngs=rngs, block_index=index, num_blocks=cfg.layers)
+        return MLSTMBlock(cfg, width, rngs=rngs)
 
     return SequenceModel(cfg, spec, make_block, rngs=rngs, blocks=True)
