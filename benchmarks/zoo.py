@@ -16,6 +16,7 @@ import argparse
 import shlex
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import jax
@@ -110,13 +111,18 @@ def measure_loss(models, args) -> dict:
     out = {}
     for name in models:
         out[name] = {}
-        for task in ("copy", "adding"):
+        for task in args.tasks.split(","):
             if task == "copy" and speed_task(name) != "copy":
                 continue
             overrides = {"train.steps": args.steps, "eval.every": args.steps}
             cfg = zoo_config(name, task, args.length, overrides)
-            with tempfile.TemporaryDirectory() as workdir:
-                summary = train(cfg, workdir, progress=False)
+            try:
+                with tempfile.TemporaryDirectory() as workdir:
+                    summary = train(cfg, workdir, progress=False)
+            except Exception as e:  # one model's failure must not lose the others' results
+                traceback.print_exc()
+                out[name][task] = {"error": repr(e)}
+                continue
             seed = summary["seeds"][0]
             out[name][task] = {
                 "loss": seed["final"].get("loss"),
@@ -139,6 +145,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--calls-per-round", type=int, default=2)
     p.add_argument("--steps", type=int, default=1000, help="training steps for the loss part")
+    p.add_argument("--tasks", default="copy,adding", help="tasks of the loss part")
     p.add_argument("--quick", action="store_true", help="tiny settings: checks the script runs")
     args = p.parse_args()
     if args.quick:
@@ -183,8 +190,9 @@ def main() -> None:
         "speed": speed,
         "loss": loss,
     }
-    suffix = "_quick" if args.quick else ""
-    print(f"\nwrote {write_results(f'zoo_{args.part}_{jax.default_backend()}{suffix}', payload)}")
+    suffix = ("_quick" if args.quick else "") + ("" if args.part == "speed" else f"_{args.tasks}")
+    name = f"zoo_{args.part}_{jax.default_backend()}{suffix.replace(',', '_')}"
+    print(f"\nwrote {write_results(name, payload)}")
 
 
 if __name__ == "__main__":
