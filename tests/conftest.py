@@ -9,7 +9,7 @@ import os
 # tests start inherit it. Benchmarks never run under it.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
-import pytest  # noqa: E402
+import pytest
 
 import seqlab.models
 import seqlab.tasks  # noqa: F401

@@ -56,7 +56,10 @@ def test_train_then_resume_completed_run(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--config.model.name=transformerx"], "unknown model 'transformerx'; valid choices: bigru, bilstm, gru, lstm"),
+        (
+            ["--config.model.name=transformerx"],
+            "unknown model 'transformerx'; valid choices: bigru, bilstm",
+        ),
         (
             ["--config.task.name=cpy"],
             "unknown task 'cpy'; valid choices: adding, adding_1997, copy",
