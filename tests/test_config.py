@@ -8,7 +8,11 @@ from seqlab import config as config_lib
 from seqlab.registry import TASKS
 
 CONFIG_FILES = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.py"))
-ARGS = {"copy.py": ["", ":paper", ":fast"], "adding.py": ["", ":paper", ":fast"]}
+ARGS = {
+    "copy.py": ["", ":paper", ":fast"],
+    "adding.py": ["", ":paper", ":fast"],
+    "zoo.py": ["", ":gru", ":slstm", ":mlstm", ":xlstm[1:1]", ":transformer"],
+}
 
 
 def test_config_directory_has_the_documented_files():
