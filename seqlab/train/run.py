@@ -8,6 +8,7 @@ on exactly the same states as an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -171,6 +172,7 @@ def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_par
             "seq_len": spec.seq_len,
             "baseline": spec.baseline,
             "solved": spec.solved.describe(),
+            "criterion": dataclasses.asdict(spec.solved),  # metric, mode, threshold
         },
         "model": cfg.model.name,
         "params": param_count(state),

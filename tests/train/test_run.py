@@ -30,6 +30,11 @@ def test_run_record(tmp_path):
     on_disk = json.loads((run / "summary.json").read_text())
     assert on_disk["status"] == summary["status"] == "completed"
     assert on_disk["params"] == 16 * 4 * (8 + 16 + 1) + 10 * 8 + 17 * 10  # lstm + embed + readout
+    assert on_disk["task"]["criterion"] == {
+        "metric": "recall_accuracy",
+        "mode": "max",
+        "threshold": 0.99,
+    }
     assert on_disk["size"] == {"hidden": 16, "layers": 1, "embed_dim": 8, "heads": 4}
     assert on_disk["throughput"]["tokens_per_s"] > 0
     assert [s["seed"] for s in on_disk["seeds"]] == [0, 1]
