@@ -1,0 +1,150 @@
+"""From a sweep file to the runs to train: expand, validate, group seeds, name.
+
+A sweep file is Python with `sweep() -> list[dict]` of config overrides (see spec.py),
+`CONFIG = "configs/<file>.py[:arg]"` (the base every entry starts from; an entry may name its
+own with the key "config") and optionally `SLURM = dict(...)`. Every entry is resolved and
+validated before anything is written, so a bad key, model or task refuses the whole sweep,
+naming the entry.
+
+Entries that differ only in their seeds become one program (`train.seed`, `train.seeds`: the
+engine trains the seeds together, vmapped, and records each seed apart), one per contiguous
+range of seeds. A run's id is the SHA-256 of its resolved config without the `track`
+section; its directory under the sweep workdir is `<task><length>_<model>_<id[:8]>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import ml_collections
+
+from seqlab import config as config_lib
+from seqlab.config import ConfigError
+
+MANIFEST = "sweep.json"
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    id: str
+    dir: str  # directory name under the sweep workdir
+    config: dict  # the resolved config, JSON form (what config.json holds)
+    entries: tuple[int, ...]  # indices of the sweep entries this program trains
+    seeds: tuple[int, ...]
+
+
+def config_id(cfg_dict: dict) -> str:
+    """The run id: SHA-256 of the config without `track` (where results are mirrored)."""
+    kept = {k: v for k, v in cfg_dict.items() if k != "track"}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def load_sweep_file(path: str | Path) -> ModuleType:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"sweep file {str(path)!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"seqlab_sweep_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise ConfigError(f"sweep file {str(path)!r} failed to load: {e}") from e
+    if not callable(getattr(module, "sweep", None)):
+        raise ConfigError(f"sweep file {str(path)!r} defines no sweep()")
+    module.__file__ = str(path)
+    return module
+
+
+def _base_path(spec: str, sweep_path: Path) -> str:
+    """A config path as given, else relative to the project (the sweep file's folder's parent)."""
+    path, colon, arg = spec.partition(":")
+    if Path(path).is_file():
+        return spec
+    beside = sweep_path.resolve().parent.parent / path
+    return f"{beside}{colon}{arg}" if beside.is_file() else spec
+
+
+def _describe(entry: dict) -> str:
+    return "{" + ", ".join(f"{k}: {v!r}" for k, v in entry.items()) + "}"
+
+
+def resolve_entry(index: int, entry: dict, module: ModuleType) -> ml_collections.ConfigDict:
+    entry = dict(entry)
+    base = entry.pop("config", getattr(module, "CONFIG", None))
+    where = f"sweep entry {index} {_describe(entry)}"
+    if not isinstance(base, str):
+        raise ConfigError(f"{where}: no base config (set CONFIG in the sweep file or 'config')")
+    try:
+        cfg = config_lib.load(_base_path(base, Path(module.__file__)))
+        for key, value in entry.items():
+            config_lib.apply_value(cfg, key, tuple(value) if isinstance(value, list) else value)
+        config_lib.validate(cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    return cfg
+
+
+def expand(module: ModuleType) -> list[ml_collections.ConfigDict]:
+    entries = module.sweep()
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"sweep file {module.__file__!r}: sweep() must return a non-empty list")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"sweep entry {i} is {entry!r}, not a dict of overrides")
+    return [resolve_entry(i, e, module) for i, e in enumerate(entries)]
+
+
+def _with_seeds(cfg_dict: dict, first: int, count: int) -> dict:
+    d = json.loads(json.dumps(cfg_dict))
+    d["train"]["seed"], d["train"]["seeds"] = first, count
+    return d
+
+
+def _ranges(seeds: list[int]) -> list[tuple[int, int]]:
+    """Sorted distinct seeds -> contiguous (first, count) ranges."""
+    out: list[tuple[int, int]] = []
+    for s in seeds:
+        if out and out[-1][0] + out[-1][1] == s:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((s, 1))
+    return out
+
+
+def run_dir_name(cfg_dict: dict, run_id: str) -> str:
+    model = re.sub(r"[^A-Za-z0-9_-]+", "-", cfg_dict["model"]["name"]).strip("-")
+    return f"{cfg_dict['task']['name']}{cfg_dict['task']['length']}_{model}_{run_id[:8]}"
+
+
+def plan(module: ModuleType, *, group_seeds: bool = True) -> list[PlannedRun]:
+    """The programs to train, in the order of the sweep's first entry for each."""
+    groups: dict[str, dict[str, Any]] = {}
+    for i, cfg in enumerate(expand(module)):
+        d = json.loads(config_lib.to_json(cfg))
+        seeds = range(d["train"]["seed"], d["train"]["seed"] + d["train"]["seeds"])
+        key = config_id(_with_seeds(d, 0, 1)) if group_seeds else config_id(d)
+        group = groups.setdefault(key, {"config": d, "seeds": {}})
+        for s in seeds:
+            group["seeds"].setdefault(s, []).append(i)
+    runs = []
+    for group in groups.values():
+        seed_map = group["seeds"]
+        if group_seeds:
+            ranges = _ranges(sorted(seed_map))
+        else:
+            t = group["config"]["train"]
+            ranges = [(t["seed"], t["seeds"])]
+        for first, count in ranges:
+            d = _with_seeds(group["config"], first, count)
+            run_id = config_id(d)
+            seeds = tuple(range(first, first + count))
+            entries = tuple(sorted({i for s in seeds for i in seed_map[s]}))
+            runs.append(PlannedRun(run_id, run_dir_name(d, run_id), d, entries, seeds))
+    return runs
