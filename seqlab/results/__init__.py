@@ -1,0 +1,24 @@
+"""Results: run directories into pandas DataFrames, and seeds aggregated per configuration.
+
+    from seqlab import results
+    df = results.load("runs/copy_vs_length")      # one row per (run, seed)
+    table = results.aggregate(df)                 # mean ± 95% CI per configuration
+    curves = results.load_metrics("runs/copy_vs_length")
+
+pandas (and scipy) are imported inside the functions that use them: the CLI imports this
+package to register `seqlab results`, and its other subcommands should not pay for them.
+"""
+
+from seqlab.results.aggregate import aggregate, group_keys, mean_ci
+from seqlab.results.load import RunSkipped, config_id, find_runs, load, load_metrics
+
+__all__ = [
+    "RunSkipped",
+    "aggregate",
+    "config_id",
+    "find_runs",
+    "group_keys",
+    "load",
+    "load_metrics",
+    "mean_ci",
+]

@@ -1,0 +1,147 @@
+"""Seeds into one row per configuration: means with Student-t 95% confidence intervals.
+
+A configuration is (task, length, model) plus every config field that varies within the
+frame, except the seed fields and fields that cannot change a result (tracking, checkpoint
+cadence, evaluation cadence). So a sweep's learning-rate grid becomes an `cfg.optim.lr`
+group key without being named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import TYPE_CHECKING
+
+from seqlab.config import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BASE_KEYS = ("task", "length", "model")
+# Columns never used as group keys: seeds are what is aggregated; the rest record or label a
+# run without changing its numbers (task.name, task.length and model.name are BASE_KEYS).
+NOT_KEYS = ("cfg.train.seed", "cfg.train.seeds", "cfg.eval.every", "cfg.task.name",
+            "cfg.task.length", "cfg.model.name")  # fmt: skip
+NOT_KEY_PREFIXES = ("cfg.track.", "cfg.checkpoint.")
+CONFIDENCE = 0.95
+
+
+def group_keys(df: pd.DataFrame) -> list[str]:
+    """(task, length, model) and the cfg.* columns whose value varies within `df`."""
+    varying = [
+        c
+        for c in df.columns
+        if c.startswith("cfg.")
+        and c not in NOT_KEYS
+        and not c.startswith(NOT_KEY_PREFIXES)
+        and df[c].nunique(dropna=False) > 1
+    ]
+    return [*BASE_KEYS, *sorted(varying)]
+
+
+def mean_ci(values) -> tuple[float, float]:
+    """Mean and the half-width of its 95% Student-t interval (n-1 dof) over finite values.
+
+    One value has no interval (NaN); no values give (NaN, NaN).
+    """
+    import numpy as np
+
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return math.nan, math.nan
+    if len(x) == 1:
+        return float(x[0]), math.nan
+    from scipy import stats  # imported here, like pandas: see the package docstring
+
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return float(x.mean()), float(half)
+
+
+def metrics_in(df: pd.DataFrame) -> list[str]:
+    """Names of the metrics with a final value somewhere in `df`."""
+    return sorted(c[len("final.") :] for c in df.columns if c.startswith("final."))
+
+
+def _column(group: pd.DataFrame, name: str) -> pd.Series:
+    import pandas as pd
+
+    return group[name] if name in group else pd.Series(math.nan, index=group.index)
+
+
+def _status(statuses: pd.Series) -> str:
+    counts = statuses.fillna("unknown").value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
+
+def _per_run_mean(group: pd.DataFrame, column: str) -> float:
+    # Run-level values (parameters, the program's tokens/s) are repeated on each seed's row:
+    # average over runs, so a 3-seed program does not count three times.
+    values = group.drop_duplicates("path")[column] if "path" in group else group[column]
+    values = values[values.map(lambda v: isinstance(v, int | float))].astype(float).dropna()
+    return float(values.mean()) if len(values) else math.nan
+
+
+def _summarise(group: pd.DataFrame, metric: str | None) -> dict:
+    name = metric or next((c for c in _column(group, "criterion").dropna()), None) or "loss"
+    diverged = _column(group, "diverged_at").notna()
+    # A diverged seed's last recorded evaluation predates its divergence; it is not a final
+    # result, so final means are over the seeds that did not diverge (best values stay).
+    final = _column(group, f"final.{name}").where(~diverged)
+    final_loss = _column(group, "final.loss").where(~diverged)
+    solved = _column(group, "solved").fillna(False).astype(bool)
+    solved_at = _column(group, "solved_at")[solved].dropna()
+    out = {"metric": name, "seeds": len(group)}
+    for label, values in (
+        ("final", final),
+        ("best", _column(group, f"best.{name}")),
+        ("final_loss", final_loss),
+        ("best_loss", _column(group, "best.loss")),
+    ):
+        out[f"{label}_mean"], out[f"{label}_ci"] = mean_ci(values.tolist())
+    out.update(
+        solved=float(solved.mean()) if len(group) else math.nan,
+        steps_to_solve=float(solved_at.median()) if len(solved_at) else math.nan,
+        diverged=int(diverged.sum()),
+        params=_per_run_mean(group, "params"),
+        tokens_per_s=_per_run_mean(group, "tokens_per_s"),
+        status=_status(_column(group, "status")),
+        runs=int(group["path"].nunique()) if "path" in group else math.nan,
+    )
+    return out
+
+
+def aggregate(
+    df: pd.DataFrame, by: list[str] | None = None, metric: str | None = None
+) -> pd.DataFrame:
+    """One row per configuration (see `group_keys`, or the columns `by`) of a `load` frame.
+
+    Per group: metric (the one summarised: `metric`, else the task's criterion metric),
+    seeds, final_mean/final_ci and best_mean/best_ci of that metric, the same for the loss
+    (final_loss_*, best_loss_*), solved (fraction of seeds), steps_to_solve (median over the
+    solved seeds; NaN if none), diverged (seeds), params and tokens_per_s (means over runs),
+    status (of the seeds) and runs. `*_ci` is the half-width of the 95% Student-t interval.
+    """
+    import pandas as pd
+
+    if metric is not None and metric not in metrics_in(df):
+        valid = ", ".join(metrics_in(df)) or "none recorded yet"
+        raise ConfigError(f"unknown metric {metric!r}; valid choices: {valid}")
+    keys = list(by) if by is not None else group_keys(df)
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise ConfigError(
+            f"cannot group by {', '.join(missing)}: not a column; columns: {', '.join(df.columns)}"
+        )
+    rows = []
+    if len(df):
+        for values, group in df.groupby(keys, dropna=False, sort=False):
+            rows.append({**dict(zip(keys, values, strict=True)), **_summarise(group, metric)})
+    out = pd.DataFrame(rows, columns=None if rows else [*keys, "metric", "seeds"])
+    if len(out):
+        # A key column mixing types (str and int) cannot be sorted: keep the frame's order.
+        with contextlib.suppress(TypeError):
+            out = out.sort_values(keys, kind="stable", na_position="last")
+    return out.reset_index(drop=True)

@@ -1,0 +1,169 @@
+"""`seqlab results PATH`: the seed-aggregated results of every run below PATH.
+
+    seqlab results runs/copy_vs_length
+    seqlab results runs/lr_sensitivity --format markdown --metric accuracy
+
+`table` and `markdown` print one table per (task, length), a row per model and varied
+hyper-parameter; `csv` and `json` print one document holding every group, unrounded.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from pathlib import Path
+
+from seqlab.config import ConfigError
+
+FORMATS = ("table", "markdown", "csv", "json")
+
+
+def add_parser(subparsers) -> None:
+    """Registers `results` on the CLI's subparsers (`seqlab.cli.build_parser`)."""
+    p = subparsers.add_parser(
+        "results",
+        help="seed-aggregated results of the runs below a directory (a run, a sweep, a tree)",
+    )
+    p.add_argument("path", help="a run directory, a sweep workdir, or any folder of runs")
+    p.add_argument(
+        "--format", default="table", help=f"output format: {', '.join(FORMATS)} (default table)"
+    )
+    p.add_argument(
+        "--metric",
+        default=None,
+        help="metric to summarise (default: each task's solved-criterion metric)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args, extra: list[str]) -> int:
+    if extra:
+        raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+    print_tables(args.path, args.format, args.metric)
+    return 0
+
+
+def print_tables(path, fmt: str = "table", metric: str | None = None, file=None) -> None:
+    """Prints the results below `path` in format `fmt` (to `file`, default stdout).
+
+    Bad input (no such path, no runs, unknown metric or format) raises ConfigError.
+    """
+    file = file or sys.stdout
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; valid choices: {', '.join(FORMATS)}")
+    if not Path(path).exists():
+        raise ConfigError(f"results path {str(path)!r} does not exist")
+    if not Path(path).is_dir():
+        raise ConfigError(f"results path {str(path)!r} is not a directory")
+
+    from seqlab.results.aggregate import aggregate
+    from seqlab.results.load import load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = load(path)
+    for w in caught:  # an unreadable run is worth a line, not a traceback-styled warning
+        print(f"seqlab: warning: {w.message}", file=sys.stderr)
+    if df.empty:
+        skipped = f" ({len(caught)} unreadable, skipped)" if caught else ""
+        raise ConfigError(
+            f"no runs found under {str(path)!r}{skipped}; a run directory holds "
+            "summary.json and config.json (seqlab train / seqlab sweep write them)"
+        )
+    agg = aggregate(df, metric=metric)
+    if fmt == "csv":
+        file.write(agg.to_csv(index=False))
+    elif fmt == "json":
+        file.write(agg.to_json(orient="records", indent=2, double_precision=15) + "\n")
+    else:
+        file.write(render(agg, df, markdown=fmt == "markdown"))
+
+
+def _pm(mean: float, ci: float) -> str:
+    if _missing(mean):
+        return "–"
+    return f"{mean:.4g}" if _missing(ci) else f"{mean:.4g} ± {ci:.2g}"
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _number(x, fmt: str) -> str:
+    return "–" if _missing(x) else format(x, fmt)
+
+
+def _criteria(df) -> dict:
+    """(task, length) -> the solved criterion as text, from the per-seed frame."""
+    out = {}
+    for row in df.drop_duplicates(["task", "length"]).to_dict("records"):
+        if row.get("criterion") and not _missing(row.get("criterion_threshold")):
+            op = ">=" if row.get("criterion_mode") == "max" else "<="
+            out[row["task"], row["length"]] = (
+                f"{row['criterion']} {op} {row['criterion_threshold']:g}"
+            )
+    return out
+
+
+def table_rows(group) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells of one (task, length) table."""
+    keys = [c for c in group.columns if c.startswith("cfg.")]
+    metric = group["metric"].iloc[0]
+    header = ["model", *(k[len("cfg.") :] for k in keys), "seeds", f"final {metric}",
+              f"best {metric}"]  # fmt: skip
+    with_loss = metric != "loss"
+    if with_loss:
+        header.append("final loss")
+    header += ["solved", "steps to solve", "params", "tokens/s"]
+    with_status = (group["status"] != "completed").any()
+    if with_status:
+        header.append("status")
+    rows = []
+    for r in group.to_dict("records"):
+        cells = [str(r["model"]), *(str(r[k]) for k in keys), str(r["seeds"])]
+        cells += [_pm(r["final_mean"], r["final_ci"]), _pm(r["best_mean"], r["best_ci"])]
+        if with_loss:
+            cells.append(_pm(r["final_loss_mean"], r["final_loss_ci"]))
+        cells += [
+            f"{round(r['solved'] * r['seeds'])}/{r['seeds']}",
+            _number(r["steps_to_solve"], ".0f"),
+            _number(r["params"], ",.0f"),
+            _number(r["tokens_per_s"], ",.0f"),
+        ]
+        if with_status:
+            cells.append(str(r["status"]))
+        rows.append(cells)
+    return header, rows
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    esc = lambda s: s.replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _plain(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    lines = [fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render(agg, df, markdown: bool = False) -> str:
+    """Text of the tables: one per (task, length) of the aggregated frame `agg`."""
+    criteria = _criteria(df)
+    parts = []
+    for (task, length), group in agg.groupby(["task", "length"], sort=False, dropna=False):
+        varying = [c for c in group.columns if c.startswith("cfg.")]
+        group = group.drop(columns=[c for c in varying if group[c].nunique(dropna=False) <= 1])
+        title = f"{task}, T={length}"
+        if (task, length) in criteria:
+            title += f" (solved: {criteria[task, length]})"
+        header, rows = table_rows(group)
+        if markdown:
+            parts.append(f"### {title}\n\n{_markdown(header, rows)}")
+        else:
+            parts.append(f"{title}\n{_plain(header, rows)}")
+    return "\n".join(parts)
