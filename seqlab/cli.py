@@ -92,9 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", required=True, help="run directory (created, or resumed)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(run=cmd_train)
+    from seqlab.results.command import add_parser as add_results
     from seqlab.sweep.command import add_parser as add_sweep
 
     add_sweep(sub)
+    add_results(sub)
     sub.add_parser("models", help="list the registered models").set_defaults(run=cmd_list("MODELS"))
     sub.add_parser("tasks", help="list the registered tasks").set_defaults(run=cmd_list("TASKS"))
     return parser

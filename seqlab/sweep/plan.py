@@ -14,7 +14,6 @@ section; its directory under the sweep workdir is `<task><length>_<model>_<id[:8
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import re
@@ -27,6 +26,7 @@ import ml_collections
 
 from seqlab import config as config_lib
 from seqlab.config import ConfigError
+from seqlab.results.load import config_id
 
 MANIFEST = "sweep.json"
 
@@ -38,12 +38,6 @@ class PlannedRun:
     config: dict  # the resolved config, JSON form (what config.json holds)
     entries: tuple[int, ...]  # indices of the sweep entries this program trains
     seeds: tuple[int, ...]
-
-
-def config_id(cfg_dict: dict) -> str:
-    """The run id: SHA-256 of the config without `track` (where results are mirrored)."""
-    kept = {k: v for k, v in cfg_dict.items() if k != "track"}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=list).encode()).hexdigest()
 
 
 def load_sweep_file(path: str | Path) -> ModuleType:
