@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-RUNS   ?= runs/demo
+RUNS   ?= runs/zoo_quick
+JOBS   ?= 2
 
 .PHONY: demo test lint format bench clean
 
@@ -19,13 +20,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-# Until the sweep runner lands: the LSTM on copy and adding at short lengths.
+# The main job: every zoo model on copy and adding, 2 seeds each, resumable (run it again to
+# finish an interrupted demo), then the results table.
 demo: $(VENV)/.installed
-	$(BIN)/seqlab train --config configs/copy.py:fast --config.task.length=20 \
-	  --config.train.steps=1500 --config.eval.every=250 --workdir $(RUNS)/copy_T20
-	$(BIN)/seqlab train --config configs/adding.py:fast --config.task.length=50 \
-	  --config.train.steps=1500 --config.eval.every=250 --workdir $(RUNS)/adding_T50
-	@echo "Run records: $(RUNS)/copy_T20 and $(RUNS)/adding_T50 (config.json, metrics.jsonl, summary.json, checkpoints/)"
+	$(BIN)/seqlab sweep experiments/zoo_quick.py --workdir $(RUNS) --jobs $(JOBS)
+	@echo "Run records: $(RUNS)/<run>/ (config.json, metrics.jsonl, summary.json); table: $(BIN)/seqlab results $(RUNS)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -39,6 +38,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/lstm_train_step.py
 	$(BIN)/python benchmarks/fused_steps.py
+	$(BIN)/python benchmarks/seeds.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from seqlab.config import ConfigError
 from seqlab.sweep.plan import MANIFEST, PlannedRun, load_sweep_file, plan
+from seqlab.sweep.slurm import add_arguments as add_slurm_arguments
 from seqlab.train.rundir import CONFIG, acquire_lock, write_json_atomic
 
 EXECUTORS = ("local", "slurm")
@@ -31,12 +32,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--no-group-seeds", action="store_true", help="one program per seed, not one per run"
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
-    g = p.add_argument_group("slurm (with --executor slurm; override the sweep file's SLURM)")
-    g.add_argument("--partition")
-    g.add_argument("--time-min", type=int)
-    g.add_argument("--cpus-per-task", type=int)
-    g.add_argument("--gpus-per-node", type=int)
-    g.add_argument("--mem-gb", type=int)
+    add_slurm_arguments(p)
     p.set_defaults(run=run)
     return p
 

@@ -157,3 +157,20 @@ def test_a_task_slurm_kills_is_failed_and_the_others_kept(tmp_path, slurm_cluste
     assert results[str(short)] == "completed"
     assert results[str(endless)].startswith("failed: Slurm state CANCELLED without a result")
     assert json.loads((short / SUMMARY).read_text())["status"] == "completed"
+
+
+def test_seqlab_sweep_completes_through_slurm(slurm_cluster, tmp_path):
+    """The whole command: `seqlab sweep --executor slurm`, then a re-run that trains nothing."""
+    from tests.sweep.test_sweep import assert_each_run_complete_once, run_sweep, sweep_file
+
+    path = sweep_file(
+        tmp_path, 'product({"model.name": ["lstm", "gru"]}, TINY, {"train.seed": [0, 1]})'
+    )
+    workdir = tmp_path / "sweep"
+    done = run_sweep(path, workdir, "--executor", "slurm", "--cpus-per-task", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 to train with slurm executor" in done.stdout
+    assert_each_run_complete_once(workdir, 2)
+    assert list((workdir / "slurm").glob("*_0_log.out"))  # submitit's logs of the array tasks
+    again = run_sweep(path, workdir, "--executor", "slurm")
+    assert again.returncode == 0 and "0 to train" in again.stdout
