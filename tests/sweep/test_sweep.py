@@ -159,7 +159,7 @@ def run_sweep(path: Path, workdir: Path, *args: str) -> subprocess.CompletedProc
 def assert_each_run_complete_once(workdir: Path, expected_runs: int) -> None:
     manifest = json.loads((workdir / MANIFEST).read_text())
     assert len(manifest["runs"]) == expected_runs
-    dirs = [p for p in workdir.iterdir() if p.is_dir()]
+    dirs = [p for p in workdir.iterdir() if (p / "config.json").exists()]  # not slurm/ logs
     assert sorted(p.name for p in dirs) == sorted(r["dir"] for r in manifest["runs"])
     for run in manifest["runs"]:
         summary = json.loads((workdir / run["dir"] / "summary.json").read_text())
