@@ -64,3 +64,25 @@ def stream(model, inputs) -> jax.Array:
         state, y = model_step(model, state, inputs[t])
         outs.append(y)
     return jnp.stack(outs)
+
+
+def weighted_sum_loss(module, x, r):
+    return jnp.sum(module(x) * r)
+
+
+@nnx.jit
+def value_and_grads(module, x, r):
+    """module(x), and d/d(module, x) of sum(module(x) * r): outputs and all gradients at once."""
+    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
+
+
+class Chain(nnx.Module):
+    """Layers applied one after another (multi-layer comparisons with torch's num_layers)."""
+
+    def __init__(self, layers):
+        self.layers = nnx.List(layers)
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x

@@ -22,6 +22,7 @@ from tests.models.common import (
     FWD,
     GRAD,
     TIGHT,
+    Chain,
     apply,
     build,
     random_array,
@@ -29,6 +30,7 @@ from tests.models.common import (
     set_param,
     stream,
     task,
+    value_and_grads,
 )
 from tests.models.test_lstm import assert_causal
 
@@ -68,25 +70,6 @@ def torch_gru(weights: list[tuple]) -> torch.nn.GRU:
     return gru
 
 
-class Chain(nnx.Module):
-    def __init__(self, layers):
-        self.layers = nnx.List(layers)
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-
-def weighted_sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def _value_and_grads(module, x, r):
-    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
-
-
 # ---------------------------------------------------------------- 1. torch.nn.GRU
 
 
@@ -102,7 +85,7 @@ def test_matches_torch_gru(num_layers):
     x_t = torch.from_numpy(x_np).requires_grad_(True)
     y_t, _ = gru(x_t)
     (y_t * torch.from_numpy(r_np)).sum().backward()
-    y, (g_chain, g_x) = _value_and_grads(chain, jnp.asarray(x_np), jnp.asarray(r_np))
+    y, (g_chain, g_x) = value_and_grads(chain, jnp.asarray(x_np), jnp.asarray(r_np))
 
     np.testing.assert_allclose(y, y_t.detach().numpy(), **FWD)
     np.testing.assert_allclose(g_x, x_t.grad.numpy(), **GRAD)
@@ -172,7 +155,7 @@ def test_matches_flax_gru_cell():
             nnx.grad(lambda c, x: jnp.sum(flax_run(c, x) * r), argnums=(0, 1))(c, x),
         )
     )(cell, x)
-    y, (g, g_x) = _value_and_grads(layer, x, r)
+    y, (g, g_x) = value_and_grads(layer, x, r)
 
     np.testing.assert_allclose(y, y_ref, **FWD)
     np.testing.assert_allclose(g_x, g_x_ref, **GRAD)

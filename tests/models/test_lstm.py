@@ -24,6 +24,7 @@ from tests.models.common import (
     FWD,
     GRAD,
     TIGHT,
+    Chain,
     apply,
     build,
     random_array,
@@ -31,6 +32,8 @@ from tests.models.common import (
     set_param,
     stream,
     task,
+    value_and_grads,
+    weighted_sum_loss,
 )
 
 T, B, D, H = 7, 3, 5, 8
@@ -54,18 +57,9 @@ def make_layer(w_ih, w_hh, b) -> LSTMLayer:
     return layer
 
 
-def weighted_sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def _value_and_grads(module, x, r):
-    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
-
-
-def layer_value_and_grads(layer: LSTMLayer, x, r):
+def layervalue_and_grads(layer: LSTMLayer, x, r):
     """Outputs, d loss/d x, and d loss/d {w_ih, w_hh, b} for loss = sum(layer(x) * r)."""
-    y, (g_layer, g_x) = _value_and_grads(layer, x, r)
+    y, (g_layer, g_x) = value_and_grads(layer, x, r)
     grads = {k: np.asarray(getattr(g_layer, k)[...]) for k in ("w_ih", "w_hh", "b")}
     return np.asarray(y), np.asarray(g_x), grads
 
@@ -104,7 +98,7 @@ def test_matches_flax_optimized_lstm_cell_step_by_step():
     y_ref, (g_cell, g_x_ref) = nnx.jit(
         lambda c, x: (flax_run(c, x), nnx.grad(flax_loss, argnums=(0, 1))(c, x))
     )(cell, x)
-    y, g_x, g = layer_value_and_grads(layer, x, r)
+    y, g_x, g = layervalue_and_grads(layer, x, r)
 
     np.testing.assert_allclose(y, y_ref, **FWD)
     np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
@@ -142,16 +136,6 @@ def torch_lstm(weights: list[tuple], d: int = D) -> torch.nn.LSTM:
     return lstm
 
 
-class Chain(nnx.Module):
-    def __init__(self, layers):
-        self.layers = nnx.List(layers)
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_matches_torch_lstm(num_layers):
     weights = [random_weights(10 + l, d=D if l == 0 else H) for l in range(num_layers)]
@@ -165,7 +149,7 @@ def test_matches_torch_lstm(num_layers):
     (y_t * torch.from_numpy(r_np)).sum().backward()
 
     x, r = jnp.asarray(x_np), jnp.asarray(r_np)
-    y, (g_chain, g_x) = _value_and_grads(chain, x, r)
+    y, (g_chain, g_x) = value_and_grads(chain, x, r)
 
     np.testing.assert_allclose(y, y_t.detach().numpy(), **FWD)
     np.testing.assert_allclose(g_x, x_t.grad.numpy(), **GRAD)
@@ -240,7 +224,7 @@ OPTIONS = [
 
 
 @functools.cache
-def scan_value_and_grads(options: ScanOptions):
+def scanvalue_and_grads(options: ScanOptions):
     w_ih, w_hh, b_ih, _ = random_weights(40)
     params = {"w_ih": jnp.asarray(w_ih), "w_hh": jnp.asarray(w_hh), "b": jnp.asarray(b_ih)}
     x, r = jnp.asarray(random_array(41, T, B, D)), jnp.asarray(random_array(42, T, B, H))
@@ -257,8 +241,8 @@ def scan_value_and_grads(options: ScanOptions):
 @pytest.mark.parametrize("options", OPTIONS[1:], ids=str)
 def test_scan_options_do_not_change_outputs_or_gradients(options):
     assert OPTIONS[0] == ScanOptions()  # the reference: no unroll, no remat, no hoisting
-    carry, y, grads = scan_value_and_grads(options)
-    ref_carry, ref_y, ref_grads = scan_value_and_grads(ScanOptions())
+    carry, y, grads = scanvalue_and_grads(options)
+    ref_carry, ref_y, ref_grads = scanvalue_and_grads(ScanOptions())
     np.testing.assert_allclose(y, ref_y, **TIGHT)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, **TIGHT), carry, ref_carry)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, **TIGHT), grads, ref_grads)

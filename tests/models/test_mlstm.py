@@ -38,7 +38,7 @@ from seqlab.models.mlstm_forms import (
 )
 from seqlab.models.sizing import resolve
 from seqlab.registry import MODELS
-from tests.models.common import FWD, GRAD, build, model_cfg, random_array, task
+from tests.models.common import FWD, GRAD, build, model_cfg, random_array, task, value_and_grads
 
 B, NH, DH = 2, 2, 8
 
@@ -85,12 +85,12 @@ CELL_FORMS = {
 }
 
 
-def _value_and_grads(form):
+def form_value_and_grads(form):
     loss = lambda *args: jnp.sum(form(*args)[0] * R_CELL)  # noqa: E731
     return jax.jit(lambda *args: (form(*args), jax.grad(loss, argnums=tuple(range(6)))(*args)))
 
 
-CELL_RUNS = {name: _value_and_grads(form) for name, form in CELL_FORMS.items()}
+CELL_RUNS = {name: form_value_and_grads(form) for name, form in CELL_FORMS.items()}
 
 
 def run_cell(name: str, inputs, state=None):
@@ -314,15 +314,6 @@ def copy_weights(layer: MLSTMLayer, ref: mLSTMLayer) -> None:
 def check_param_grads(g_layer: MLSTMLayer, ref: mLSTMLayer) -> None:
     for ours, theirs, convert in layer_pairs(g_layer, ref):
         np.testing.assert_allclose(ours[...], convert(theirs.grad.numpy()), **GRAD)
-
-
-def sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def value_and_grads(module, x, r):
-    return module(x), nnx.grad(sum_loss, argnums=(0, 1))(module, x, r)
 
 
 def torch_value_and_grads(ref, x_TBD, r_TBD):

@@ -27,6 +27,7 @@ from tests.models.common import (
     set_param,
     stream,
     task,
+    value_and_grads,
 )
 from tests.models.test_lstm import assert_causal, random_weights, torch_lstm
 
@@ -46,15 +47,6 @@ def make_layer(w_ih, w_hh, b, peepholes=None) -> PeepholeLSTMLayer:
     for k, v in (peepholes or {}).items():
         set_param(getattr(layer, k), v)
     return layer
-
-
-def weighted_sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def _value_and_grads(module, x, r):
-    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
 
 
 def numpy_peephole_lstm(x, w_ih, w_hh, b, p_i, p_f, p_o, *, output_sees_new_c=True):
@@ -93,7 +85,7 @@ def test_zero_peepholes_match_torch_lstm():
     x_t = torch.from_numpy(x_np).requires_grad_(True)
     y_t, _ = lstm(x_t)
     (y_t * torch.from_numpy(r_np)).sum().backward()
-    y, (g, g_x) = _value_and_grads(layer, jnp.asarray(x_np), jnp.asarray(r_np))
+    y, (g, g_x) = value_and_grads(layer, jnp.asarray(x_np), jnp.asarray(r_np))
 
     np.testing.assert_allclose(y, y_t.detach().numpy(), **FWD)
     np.testing.assert_allclose(g_x, x_t.grad.numpy(), **GRAD)
@@ -139,7 +131,7 @@ def test_peephole_gradients_match_numpy_finite_differences(peephole_scale):
     w_ih, w_hh, b, _ = random_weights(40)
     peep = random_peepholes(41, scale=peephole_scale)
     x, r = random_array(42, T, B, D), random_array(43, T, B, H)
-    _, (g, _) = _value_and_grads(make_layer(w_ih, w_hh, b, peep), jnp.asarray(x), jnp.asarray(r))
+    _, (g, _) = value_and_grads(make_layer(w_ih, w_hh, b, peep), jnp.asarray(x), jnp.asarray(r))
 
     def loss(p):
         return np.sum(numpy_peephole_lstm(x, w_ih, w_hh, b, **p) * r)

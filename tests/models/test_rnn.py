@@ -18,6 +18,7 @@ from tests.models.common import (
     FWD,
     GRAD,
     TIGHT,
+    Chain,
     apply,
     build,
     random_array,
@@ -25,6 +26,7 @@ from tests.models.common import (
     set_param,
     stream,
     task,
+    value_and_grads,
 )
 from tests.models.test_lstm import assert_causal
 
@@ -57,25 +59,6 @@ def torch_rnn(weights: list[tuple], nonlinearity: str) -> torch.nn.RNN:
     return rnn
 
 
-class Chain(nnx.Module):
-    def __init__(self, layers):
-        self.layers = nnx.List(layers)
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-
-def weighted_sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def _value_and_grads(module, x, r):
-    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
-
-
 # ---------------------------------------------------------------- 1. torch.nn.RNN
 
 
@@ -91,7 +74,7 @@ def test_matches_torch_rnn(nonlinearity, num_layers):
     x_t = torch.from_numpy(x_np).requires_grad_(True)
     y_t, _ = rnn(x_t)
     (y_t * torch.from_numpy(r_np)).sum().backward()
-    y, (g_chain, g_x) = _value_and_grads(chain, jnp.asarray(x_np), jnp.asarray(r_np))
+    y, (g_chain, g_x) = value_and_grads(chain, jnp.asarray(x_np), jnp.asarray(r_np))
 
     np.testing.assert_allclose(y, y_t.detach().numpy(), **FWD)
     np.testing.assert_allclose(g_x, x_t.grad.numpy(), **GRAD)

@@ -42,6 +42,7 @@ from tests.models.common import (
     set_param,
     stream,
     task,
+    value_and_grads,
 )
 
 T, B, D, H, K = 6, 2, 5, 8, 2  # heads K = 2: the block-diagonal recurrence matters
@@ -76,15 +77,6 @@ def make_layer(w, b, r, forget_gate: str = "sigmoid") -> SLSTMLayer:
     for name, value in dict(w=w, b=b, r=r).items():
         set_param(getattr(layer, name), value)
     return layer
-
-
-def weighted_sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def value_and_grads(module, x, r):
-    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
 
 
 def to_torch_order(y_BKSd) -> np.ndarray:

@@ -36,6 +36,7 @@ from tests.models.common import (
     set_param,
     stream,
     task,
+    value_and_grads,
 )
 
 T, B, D, N = 6, 2, 8, 2
@@ -72,15 +73,6 @@ def check_attention_grads(g: SelfAttention, mha: torch.nn.MultiheadAttention) ->
     np.testing.assert_allclose(g.qkv.bias[...], mha.in_proj_bias.grad.numpy(), **GRAD)
     np.testing.assert_allclose(g.out.kernel[...], mha.out_proj.weight.grad.numpy().T, **GRAD)
     np.testing.assert_allclose(g.out.bias[...], mha.out_proj.bias.grad.numpy(), **GRAD)
-
-
-def weighted_sum_loss(module, x, r):
-    return jnp.sum(module(x) * r)
-
-
-@nnx.jit
-def value_and_grads(module, x, r):
-    return module(x), nnx.grad(weighted_sum_loss, argnums=(0, 1))(module, x, r)
 
 
 def torch_value_and_grad(module, x_np, r_np, **kwargs):
