@@ -18,9 +18,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.cell_layer import CellLayer
-from seqlab.models.lstm import lstm_bias, lstm_initial_carry, lstm_project
-from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
+from seqlab.models.lstm import LSTMLayer, lstm_initial_carry, lstm_project
+from seqlab.models.recurrence import Cell, Params
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options
 from seqlab.models.sizing import CELL_SIZES
 from seqlab.registry import MODELS
@@ -42,29 +41,13 @@ def peephole_lstm_recur(params: Params, carry, xp_BG: jax.Array):
 PEEPHOLE_LSTM_CELL = Cell(lstm_project, peephole_lstm_recur, lstm_initial_carry)
 
 
-class PeepholeLSTMLayer(CellLayer):
-    """One peephole LSTM layer: [T, B, D] -> [T, B, H], driven by `scan_cell`."""
+class PeepholeLSTMLayer(LSTMLayer):
+    """One peephole LSTM layer: the LSTM layer's weights (same init) plus zero peepholes."""
 
     cell = PEEPHOLE_LSTM_CELL
 
-    def __init__(
-        self,
-        in_features: int,
-        hidden: int,
-        *,
-        rngs: nnx.Rngs,
-        forget_bias: float = 1.0,
-        chrono_tmax: int = 0,
-        options: ScanOptions = DEFAULT_OPTIONS,
-    ):
-        self.out_features = hidden
-        self.options = options
-        self.w_ih = nnx.Param(
-            nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden))
-        )
-        self.w_hh = nnx.Param(nnx.initializers.orthogonal()(rngs.params(), (hidden, 4 * hidden)))
-        key = rngs.params() if chrono_tmax else None
-        self.b = nnx.Param(lstm_bias(key, hidden, forget_bias, chrono_tmax))
+    def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs, **lstm_options):
+        super().__init__(in_features, hidden, rngs=rngs, **lstm_options)
         self.p_i = nnx.Param(jnp.zeros((hidden,)))
         self.p_f = nnx.Param(jnp.zeros((hidden,)))
         self.p_o = nnx.Param(jnp.zeros((hidden,)))
