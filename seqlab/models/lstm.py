@@ -81,9 +81,11 @@ class LSTMLayer(CellLayer):
         self.b = nnx.Param(lstm_bias(key, hidden, forget_bias, chrono_tmax))
 
 
-def lstm_layers(cfg):
+def lstm_layers(cfg, layer: type[LSTMLayer] = LSTMLayer):
+    """Layers of `layer` (LSTMLayer or a subclass) from the model config."""
+
     def direction(in_features: int, rngs: nnx.Rngs) -> LSTMLayer:
-        return LSTMLayer(
+        return layer(
             in_features,
             cfg.hidden,
             rngs=rngs,

@@ -18,9 +18,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.lstm import LSTMLayer, lstm_initial_carry, lstm_project
+from seqlab.models.lstm import LSTMLayer, lstm_initial_carry, lstm_layers, lstm_project
 from seqlab.models.recurrence import Cell, Params
-from seqlab.models.sequence import SequenceModel, recurrent, scan_options
+from seqlab.models.sequence import SequenceModel
 from seqlab.models.sizing import CELL_SIZES
 from seqlab.registry import MODELS
 from seqlab.tasks.base import TaskSpec
@@ -53,20 +53,6 @@ class PeepholeLSTMLayer(LSTMLayer):
         self.p_o = nnx.Param(jnp.zeros((hidden,)))
 
 
-def peephole_lstm_layers(cfg):
-    def direction(in_features: int, rngs: nnx.Rngs) -> PeepholeLSTMLayer:
-        return PeepholeLSTMLayer(
-            in_features,
-            cfg.hidden,
-            rngs=rngs,
-            forget_bias=cfg.forget_bias,
-            chrono_tmax=cfg.chrono_tmax,
-            options=scan_options(cfg),
-        )
-
-    return recurrent(cfg, direction)
-
-
 @MODELS.register(
     "peephole_lstm",
     "LSTM with diagonal peepholes; output gate sees the new cell (Gers & Schmidhuber 2000)",
@@ -74,4 +60,4 @@ def peephole_lstm_layers(cfg):
     recurrent=True,
 )
 def make_peephole_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
-    return SequenceModel(cfg, spec, peephole_lstm_layers(cfg), rngs=rngs)
+    return SequenceModel(cfg, spec, lstm_layers(cfg, PeepholeLSTMLayer), rngs=rngs)
