@@ -13,6 +13,7 @@ import importlib.util
 import json
 import math
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import ml_collections
@@ -90,21 +91,29 @@ def base_config() -> ml_collections.ConfigDict:
 def load(spec: str, overrides: list[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
     """Loads `path.py[:arg]`, applies `(dotted_key, value_string)` overrides, validates."""
     path_str, _, arg = spec.partition(":")
-    path = Path(path_str)
-    if not path.is_file():
-        raise ConfigError(f"config file {path_str!r} does not exist")
-    module_spec = importlib.util.spec_from_file_location(f"seqlab_config_{path.stem}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as e:
-        raise ConfigError(f"config file {path_str!r} failed to load: {e}") from e
-    if not hasattr(module, "get_config"):
-        raise ConfigError(f"config file {path_str!r} defines no get_config()")
+    module = load_python_file(path_str, "config", "get_config")
     cfg = module.get_config(arg) if arg else module.get_config()
     cfg = ml_collections.ConfigDict(cfg.to_dict())  # fresh, so the file's object stays its own
     cfg.lock()
     return override_and_validate(cfg, overrides)
+
+
+def load_python_file(path: str | Path, kind: str, function: str) -> ModuleType:
+    """Imports a config or sweep file by path; ConfigError if it is missing, fails to load
+    or defines no callable `function`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{kind} file {str(path)!r} does not exist")
+    module_spec = importlib.util.spec_from_file_location(f"seqlab_{kind}_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:
+        raise ConfigError(f"{kind} file {str(path)!r} failed to load: {e}") from e
+    if not callable(getattr(module, function, None)):
+        raise ConfigError(f"{kind} file {str(path)!r} defines no {function}()")
+    module.__file__ = str(path)
+    return module
 
 
 def override_and_validate(

@@ -14,7 +14,6 @@ section; its directory under the sweep workdir is `<task><length>_<model>_<id[:8
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -41,19 +40,7 @@ class PlannedRun:
 
 
 def load_sweep_file(path: str | Path) -> ModuleType:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep file {str(path)!r} does not exist")
-    spec = importlib.util.spec_from_file_location(f"seqlab_sweep_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:
-        raise ConfigError(f"sweep file {str(path)!r} failed to load: {e}") from e
-    if not callable(getattr(module, "sweep", None)):
-        raise ConfigError(f"sweep file {str(path)!r} defines no sweep()")
-    module.__file__ = str(path)
-    return module
+    return config_lib.load_python_file(path, "sweep", "sweep")
 
 
 def _base_path(spec: str, sweep_path: Path) -> str:
