@@ -86,3 +86,12 @@ class Chain(nnx.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+
+def random_gate_weights(seed: int, d: int, h: int, gates: int, scale: float):
+    """Float32 numpy (w_ih [d,gates*h], w_hh [h,gates*h], b_ih, b_hh [gates*h]); all nonzero."""
+    rng = np.random.default_rng(seed)
+    g = gates * h
+    return tuple(
+        (scale * rng.standard_normal(s)).astype(np.float32) for s in ((d, g), (h, g), (g,), (g,))
+    )

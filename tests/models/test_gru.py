@@ -8,6 +8,8 @@ b_hn = 0 (flax's recurrent Dense has no bias).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,7 @@ from tests.models.common import (
     apply,
     build,
     random_array,
+    random_gate_weights,
     sample,
     set_param,
     stream,
@@ -37,11 +40,8 @@ from tests.models.test_lstm import assert_causal
 T, B, D, H = 7, 3, 5, 8
 
 
-def random_weights(seed: int, d: int = D, h: int = H, scale: float = 0.5):
-    """Float32 numpy (w_ih [d,3h], w_hh [h,3h], b_ih [3h], b_hh [3h]); all nonzero."""
-    rng = np.random.default_rng(seed)
-    f = lambda *shape: (scale * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
-    return f(d, 3 * h), f(h, 3 * h), f(3 * h), f(3 * h)
+# (w_ih, w_hh, b_ih, b_hh) as numpy float32, all nonzero
+random_weights = functools.partial(random_gate_weights, d=D, h=H, gates=3, scale=0.5)
 
 
 def torch_biases(b_ih, b_hh):

@@ -28,6 +28,7 @@ from tests.models.common import (
     apply,
     build,
     random_array,
+    random_gate_weights,
     sample,
     set_param,
     stream,
@@ -42,11 +43,8 @@ T, B, D, H = 7, 3, 5, 8
 # ---------------------------------------------------------------- helpers
 
 
-def random_weights(seed: int, d: int = D, h: int = H, scale: float = 0.5):
-    """Float32 numpy (w_ih [d,4h], w_hh [h,4h], b_ih [4h], b_hh [4h]); all nonzero."""
-    rng = np.random.default_rng(seed)
-    f = lambda *shape: (scale * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
-    return f(d, 4 * h), f(h, 4 * h), f(4 * h), f(4 * h)
+# (w_ih, w_hh, b_ih, b_hh) as numpy float32, all nonzero
+random_weights = functools.partial(random_gate_weights, d=D, h=H, gates=4, scale=0.5)
 
 
 def make_layer(w_ih, w_hh, b) -> LSTMLayer:

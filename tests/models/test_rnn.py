@@ -4,6 +4,8 @@ outputs and gradients), IRNN initialisation, scan == step, causality, check_grad
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +24,7 @@ from tests.models.common import (
     apply,
     build,
     random_array,
+    random_gate_weights,
     sample,
     set_param,
     stream,
@@ -33,11 +36,8 @@ from tests.models.test_lstm import assert_causal
 T, B, D, H = 7, 3, 5, 8
 
 
-def random_weights(seed: int, d: int = D, h: int = H, scale: float = 0.4):
-    """Float32 numpy (w_ih [d,h], w_hh [h,h], b_ih [h], b_hh [h]); all nonzero."""
-    rng = np.random.default_rng(seed)
-    f = lambda *shape: (scale * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
-    return f(d, h), f(h, h), f(h), f(h)
+# (w_ih, w_hh, b_ih, b_hh) as numpy float32, all nonzero
+random_weights = functools.partial(random_gate_weights, d=D, h=H, gates=1, scale=0.4)
 
 
 def make_layer(w_ih, w_hh, b, irnn: bool = False) -> RNNLayer:
