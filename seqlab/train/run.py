@@ -37,7 +37,7 @@ from seqlab.train.rundir import (
     truncate_metrics,
     write_json_atomic,
 )
-from seqlab.train.state import Engine, init_state, param_count, seed_values
+from seqlab.train.state import Engine, init_state, param_count, seed_values, state_shapes
 
 
 def prepare_workdir(cfg, workdir: Path) -> None:
@@ -72,7 +72,7 @@ def warm_start_params(cfg):
     src_tx = make_optimizer(src.optim, src.train.steps)
     _, like = init_state(src.model, src_task, src_tx, seed_values(src.train))
     task = TASKS.get(cfg.task.name)(cfg.task)
-    _, ours = jax.eval_shape(lambda: init_state(cfg.model, task, src_tx, seed_values(cfg.train)))
+    _, ours = state_shapes(cfg.model, task, src_tx, seed_values(cfg.train))
     shapes = lambda tree: jax.tree.map(lambda x: x.shape, tree)  # noqa: E731
     if shapes(like.params) != shapes(ours.params):
         raise config_lib.ConfigError(

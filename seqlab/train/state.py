@@ -18,6 +18,14 @@ from seqlab.models.sizing import resolve
 from seqlab.registry import MODELS
 from seqlab.tasks.base import Task, TaskSpec
 
+# The initialisation program runs once, so XLA's optimisations only cost compile time there:
+# without them it compiles 1.7-3.6x faster (benchmarks/init_compile.py, BENCHMARKS.md), and
+# the values agree to float32 rounding (tests/train/test_engine.py).
+INIT_COMPILER_OPTIONS = {
+    "xla_backend_optimization_level": 0,
+    "xla_llvm_disable_expensive_passes": True,
+}
+
 
 class TrainState(struct.PyTreeNode):
     params: Any  # nnx.State of the model's nnx.Param leaves
@@ -46,8 +54,8 @@ def seed_values(train_cfg) -> list[int]:
     return [train_cfg.seed + s for s in range(train_cfg.seeds)]
 
 
-def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, TrainState]:
-    """Initial TrainState for every seed, stacked on a leading axis of size len(seeds)."""
+def _init(model_cfg, task: Task, tx, seeds: list[int]):
+    """(graphdef, init over a stack of seed keys, the keys)."""
 
     def init_one(seed_key: jax.Array) -> TrainState:
         init_key, data_key = jax.random.split(seed_key)
@@ -58,7 +66,19 @@ def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDe
     abstract = nnx.eval_shape(lambda: build_model(model_cfg, task.spec, jax.random.key(0)))
     graphdef, _ = nnx.split(abstract, nnx.Param)  # fails loudly if a model holds other state
     keys = jnp.stack([jax.random.key(s) for s in seeds])
-    return graphdef, jax.jit(jax.vmap(init_one))(keys)
+    return graphdef, jax.vmap(init_one), keys
+
+
+def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, TrainState]:
+    """Initial TrainState for every seed, stacked on a leading axis of size len(seeds)."""
+    graphdef, init, keys = _init(model_cfg, task, tx, seeds)
+    return graphdef, jax.jit(init, compiler_options=INIT_COMPILER_OPTIONS)(keys)
+
+
+def state_shapes(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, Any]:
+    """`init_state`'s result as shapes and dtypes (jax.ShapeDtypeStruct), computing nothing."""
+    graphdef, init, keys = _init(model_cfg, task, tx, seeds)
+    return graphdef, jax.eval_shape(init, keys)
 
 
 def param_count(state: TrainState) -> int:
