@@ -18,14 +18,6 @@ from seqlab.models.sizing import resolve
 from seqlab.registry import MODELS
 from seqlab.tasks.base import Task, TaskSpec
 
-# The initialisation program runs once, so XLA's optimisations only cost compile time there:
-# without them it compiles 1.7-3.6x faster (benchmarks/init_compile.py, BENCHMARKS.md), and
-# the values agree to float32 rounding (tests/train/test_engine.py).
-INIT_COMPILER_OPTIONS = {
-    "xla_backend_optimization_level": 0,
-    "xla_llvm_disable_expensive_passes": True,
-}
-
 
 class TrainState(struct.PyTreeNode):
     params: Any  # nnx.State of the model's nnx.Param leaves
@@ -72,7 +64,7 @@ def _init(model_cfg, task: Task, tx, seeds: list[int]):
 def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, TrainState]:
     """Initial TrainState for every seed, stacked on a leading axis of size len(seeds)."""
     graphdef, init, keys = _init(model_cfg, task, tx, seeds)
-    return graphdef, jax.jit(init, compiler_options=INIT_COMPILER_OPTIONS)(keys)
+    return graphdef, jax.jit(init)(keys)
 
 
 def state_shapes(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, Any]:
