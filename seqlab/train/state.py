@@ -7,6 +7,7 @@ batches as a single-seed run with that seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -46,8 +47,8 @@ def seed_values(train_cfg) -> list[int]:
     return [train_cfg.seed + s for s in range(train_cfg.seeds)]
 
 
-def _init(model_cfg, task: Task, tx, seeds: list[int]):
-    """(graphdef, init over a stack of seed keys, the keys)."""
+def _init(model_cfg, task: Task, tx) -> tuple[nnx.GraphDef, Callable[[jax.Array], TrainState]]:
+    """(graphdef, the initial TrainState of one seed as a function of the seed's key)."""
 
     def init_one(seed_key: jax.Array) -> TrainState:
         init_key, data_key = jax.random.split(seed_key)
@@ -57,20 +58,29 @@ def _init(model_cfg, task: Task, tx, seeds: list[int]):
 
     abstract = nnx.eval_shape(lambda: build_model(model_cfg, task.spec, jax.random.key(0)))
     graphdef, _ = nnx.split(abstract, nnx.Param)  # fails loudly if a model holds other state
-    keys = jnp.stack([jax.random.key(s) for s in seeds])
-    return graphdef, jax.vmap(init_one), keys
+    return graphdef, init_one
 
 
 def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, TrainState]:
-    """Initial TrainState for every seed, stacked on a leading axis of size len(seeds)."""
-    graphdef, init, keys = _init(model_cfg, task, tx, seeds)
-    return graphdef, jax.jit(init)(keys)
+    """Initial TrainState for every seed, stacked on a leading axis of size len(seeds).
+
+    One jitted program initialises one seed and runs once per seed, not vmapped over the
+    seeds: that compiles faster, and a vmapped orthogonal initialiser becomes batched QR
+    factorisations, which jaxlib's CPU LAPACK kernels (jax 0.11) run on the intra-op thread
+    pool and block in; two of them at once on a 2-core machine deadlock (seen with
+    bilstm, whose two directions XLA initialises concurrently).
+    """
+    graphdef, init_one = _init(model_cfg, task, tx)
+    init = jax.jit(init_one)
+    states = [init(jax.random.key(s)) for s in seeds]
+    return graphdef, jax.tree.map(lambda *xs: jnp.stack(xs), *states)
 
 
 def state_shapes(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDef, Any]:
     """`init_state`'s result as shapes and dtypes (jax.ShapeDtypeStruct), computing nothing."""
-    graphdef, init, keys = _init(model_cfg, task, tx, seeds)
-    return graphdef, jax.eval_shape(init, keys)
+    graphdef, init_one = _init(model_cfg, task, tx)
+    keys = jnp.stack([jax.random.key(s) for s in seeds])
+    return graphdef, jax.eval_shape(jax.vmap(init_one), keys)
 
 
 def param_count(state: TrainState) -> int:
