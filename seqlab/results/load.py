@@ -44,6 +44,7 @@ BASE_COLUMNS = (
     "criterion",
     "criterion_mode",
     "criterion_threshold",
+    "baseline",
     "solved",
     "solved_at",
     "diverged_at",
@@ -144,6 +145,7 @@ def _labels(run_dir: Path, summary: dict, config: dict) -> dict:
         "criterion": metric,
         "criterion_mode": mode,
         "criterion_threshold": threshold,
+        "baseline": task.get("baseline"),
     }
 
 
@@ -186,7 +188,8 @@ def load(path: str | Path) -> pd.DataFrame:
     Columns: run (directory name), path, run_id (`config_id`), task, length, model, seed,
     status (the seed's), run_status, params, tokens_per_s (the whole program's, all its
     seeds), steps (configured), step (reached), final_step, criterion / criterion_mode /
-    criterion_threshold (the task's solved criterion), solved, solved_at, diverged_at,
+    criterion_threshold (the task's solved criterion), baseline (the loss of the best
+    memoryless predictor: chance level), solved, solved_at, diverged_at,
     `final.<metric>` and `best.<metric>` for every metric evaluated, and `cfg.<section>.<key>`
     for every config field. Metrics a run has not recorded yet are NaN.
     """
@@ -211,11 +214,13 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
     """Every metrics.jsonl row of every run at or below `path` (for learning curves).
 
     Columns: run, run_id, path, task, length, model, then the rows' own fields (step, seed,
-    split, elapsed, time, and the metric values; null values are NaN).
+    split, elapsed, time, and the metric values; null values are NaN). Lines that cannot be
+    read (a crash mid-write) are left out with a warning and counted per run directory in
+    `.attrs["unreadable_lines"]` ({path: count}).
     """
     import pandas as pd
 
-    frames = []
+    frames, unreadable = [], {}
     for run_dir in find_runs(path):
         read = _read_run(run_dir)
         if read is None:
@@ -223,6 +228,7 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
         summary, config, _ = read
         rows, bad = read_metrics(run_dir / METRICS)
         if bad:
+            unreadable[str(run_dir)] = bad
             warnings.warn(
                 f"run {str(run_dir)!r}: {bad} unreadable line(s) in {METRICS} left out",
                 RunSkipped,
@@ -235,8 +241,10 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
         for i, col in enumerate(("run", "run_id", "path", "task", "length", "model")):
             frame.insert(i, col, labels[col])
         frames.append(frame)
-    if not frames:
-        return pd.DataFrame(
-            columns=["run", "run_id", "path", "task", "length", "model", "step", "seed", "split"]
-        )
-    return pd.concat(frames, ignore_index=True)
+    if frames:
+        out = pd.concat(frames, ignore_index=True)
+    else:
+        columns = ["run", "run_id", "path", "task", "length", "model", "step", "seed", "split"]
+        out = pd.DataFrame(columns=columns)
+    out.attrs["unreadable_lines"] = unreadable
+    return out

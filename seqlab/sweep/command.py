@@ -8,12 +8,13 @@ ended (completed or diverged), 1 when some failed, 2 for bad input (nothing writ
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
 
 from seqlab.config import ConfigError
-from seqlab.sweep.plan import MANIFEST, PlannedRun, load_sweep_file, plan
+from seqlab.sweep.plan import MANIFEST, PlannedRun, base_configs, load_sweep_file, plan
 from seqlab.sweep.slurm import add_arguments as add_slurm_arguments
 from seqlab.train.rundir import CONFIG, acquire_lock, write_json_atomic
 
@@ -64,15 +65,30 @@ def _state(run_dir: Path) -> str:
 
 
 def _manifest(args, runs: list[PlannedRun]) -> dict:
+    """sweep.json: the plan, and the base configs that `seqlab report` shows runs against."""
     return {
         "sweep": str(Path(args.file).resolve()),
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "group_seeds": not args.no_group_seeds,
+        "bases": base_configs(runs),
         "runs": [
-            {"id": r.id, "dir": r.dir, "entries": list(r.entries), "seeds": list(r.seeds)}
+            {
+                "id": r.id,
+                "dir": r.dir,
+                "base": r.base,
+                "entries": list(r.entries),
+                "seeds": list(r.seeds),
+            }
             for r in runs
         ],
     }
+
+
+def _run_config(run: PlannedRun, sweep_name: str) -> dict:
+    """config.json of a run: W&B groups a sweep's runs under its name unless the sweep set one."""
+    config = json.loads(json.dumps(run.config))
+    config["track"]["group"] = config["track"]["group"] or sweep_name
+    return config
 
 
 def run(args, extra) -> int:
@@ -112,7 +128,7 @@ def run(args, extra) -> int:
             continue
         run_dir.mkdir(exist_ok=True)
         if not (run_dir / CONFIG).exists():
-            write_json_atomic(run_dir / CONFIG, r.config)
+            write_json_atomic(run_dir / CONFIG, _run_config(r, workdir.resolve().name))
         todo.append(run_dir)
     print(
         f"sweep {Path(args.file).name}: {len(runs)} programs ({seeds} seeds) in {workdir}; "

@@ -37,6 +37,7 @@ class PlannedRun:
     config: dict  # the resolved config, JSON form (what config.json holds)
     entries: tuple[int, ...]  # indices of the sweep entries this program trains
     seeds: tuple[int, ...]
+    base: str  # the config file it starts from (CONFIG or the entry's "config"), as resolved
 
 
 def load_sweep_file(path: str | Path) -> ModuleType:
@@ -56,14 +57,21 @@ def _describe(entry: dict) -> str:
     return "{" + ", ".join(f"{k}: {v!r}" for k, v in entry.items()) + "}"
 
 
-def resolve_entry(index: int, entry: dict, module: ModuleType) -> ml_collections.ConfigDict:
-    entry = dict(entry)
-    base = entry.pop("config", getattr(module, "CONFIG", None))
-    where = f"sweep entry {index} {_describe(entry)}"
+def entry_base(index: int, entry: dict, module: ModuleType) -> str:
+    """The config file an entry starts from, as a path that loads from the current directory."""
+    base = entry.get("config", getattr(module, "CONFIG", None))
     if not isinstance(base, str):
+        where = f"sweep entry {index} {_describe(entry)}"
         raise ConfigError(f"{where}: no base config (set CONFIG in the sweep file or 'config')")
+    return _base_path(base, Path(module.__file__))
+
+
+def resolve_entry(index: int, entry: dict, module: ModuleType) -> ml_collections.ConfigDict:
+    base = entry_base(index, entry, module)
+    entry = {k: v for k, v in entry.items() if k != "config"}
+    where = f"sweep entry {index} {_describe(entry)}"
     try:
-        cfg = config_lib.load(_base_path(base, Path(module.__file__)))
+        cfg = config_lib.load(base)
         for key, value in entry.items():
             config_lib.apply_value(cfg, key, tuple(value) if isinstance(value, list) else value)
         config_lib.validate(cfg)
@@ -72,14 +80,15 @@ def resolve_entry(index: int, entry: dict, module: ModuleType) -> ml_collections
     return cfg
 
 
-def expand(module: ModuleType) -> list[ml_collections.ConfigDict]:
+def expand(module: ModuleType) -> list[tuple[str, ml_collections.ConfigDict]]:
+    """(base config path, resolved config) of every entry."""
     entries = module.sweep()
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"sweep file {module.__file__!r}: sweep() must return a non-empty list")
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ConfigError(f"sweep entry {i} is {entry!r}, not a dict of overrides")
-    return [resolve_entry(i, e, module) for i, e in enumerate(entries)]
+    return [(entry_base(i, e, module), resolve_entry(i, e, module)) for i, e in enumerate(entries)]
 
 
 def _with_seeds(cfg_dict: dict, first: int, count: int) -> dict:
@@ -107,11 +116,11 @@ def run_dir_name(cfg_dict: dict, run_id: str) -> str:
 def plan(module: ModuleType, *, group_seeds: bool = True) -> list[PlannedRun]:
     """The programs to train, in the order of the sweep's first entry for each."""
     groups: dict[str, dict[str, Any]] = {}
-    for i, cfg in enumerate(expand(module)):
+    for i, (base, cfg) in enumerate(expand(module)):
         d = json.loads(config_lib.to_json(cfg))
         seeds = range(d["train"]["seed"], d["train"]["seed"] + d["train"]["seeds"])
         key = config_id(_with_seeds(d, 0, 1)) if group_seeds else config_id(d)
-        group = groups.setdefault(key, {"config": d, "seeds": {}})
+        group = groups.setdefault(key, {"config": d, "seeds": {}, "base": base})
         for s in seeds:
             group["seeds"].setdefault(s, []).append(i)
     runs = []
@@ -127,5 +136,11 @@ def plan(module: ModuleType, *, group_seeds: bool = True) -> list[PlannedRun]:
             run_id = config_id(d)
             seeds = tuple(range(first, first + count))
             entries = tuple(sorted({i for s in seeds for i in seed_map[s]}))
-            runs.append(PlannedRun(run_id, run_dir_name(d, run_id), d, entries, seeds))
+            name = run_dir_name(d, run_id)
+            runs.append(PlannedRun(run_id, name, d, entries, seeds, group["base"]))
     return runs
+
+
+def base_configs(runs: list[PlannedRun]) -> dict[str, dict]:
+    """The resolved base config (JSON form) of every config file the runs start from."""
+    return {b: json.loads(config_lib.to_json(config_lib.load(b))) for b in {r.base for r in runs}}

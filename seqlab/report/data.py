@@ -1,0 +1,283 @@
+"""What the dashboard shows, computed from run directories with `seqlab.results`.
+
+`collect(path)` reads every run below `path` once and derives the frames the figures and the
+runs table draw from: learning curves with seed bands, per-configuration aggregates, the runs
+table, and each run's config as its difference from the sweep's base config.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seqlab.config import ConfigError, flatten
+from seqlab.results.aggregate import BASE_KEYS, CONFIDENCE, aggregate, group_keys
+from seqlab.results.load import RunSkipped, find_runs, load, load_metrics
+from seqlab.sweep.plan import MANIFEST
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CURVE_METRIC = "loss"  # the learning curves' metric: the tasks' baselines are losses
+
+
+class NoRuns(ConfigError):
+    """The directory exists but holds no run yet."""
+
+
+@dataclass
+class Report:
+    root: Path
+    runs: pd.DataFrame  # seqlab.results.load: one row per (run, seed)
+    metrics: pd.DataFrame  # seqlab.results.load_metrics: every metrics.jsonl row
+    series: dict[str, str]  # run path -> its series label (model + varied settings)
+    colours: dict[str, str]  # model -> colour
+    diffs: dict[str, dict[str, Any]]  # run path -> {config key: value} that differ from base
+    base_source: str  # where the base config of the diffs comes from, in words
+    unreadable_lines: dict[str, int] = field(default_factory=dict)  # run path -> lines skipped
+    skipped_runs: list[str] = field(default_factory=list)  # why unreadable runs were left out
+
+
+def check_directory(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"results path {str(path)!r} does not exist")
+    if not path.is_dir():
+        raise ConfigError(f"results path {str(path)!r} is not a directory")
+    return path
+
+
+def collect(path: str | Path) -> Report:
+    """Everything the dashboard shows about the runs below `path`.
+
+    Raises ConfigError when `path` is missing or not a directory, NoRuns when it holds no
+    run. Runs that cannot be read and unreadable metrics lines are left out and counted.
+    """
+    root = check_directory(path)
+    if not find_runs(root):
+        raise NoRuns(
+            f"no seqlab runs under {str(root)!r} yet (no run directory with summary.json); "
+            "start one with `seqlab sweep FILE --workdir DIR` or `seqlab train`"
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RunSkipped)
+        runs = load(root)
+        metrics = load_metrics(root)
+    skipped = sorted({str(w.message) for w in caught if "skipping run" in str(w.message)})
+    if not len(runs):
+        raise NoRuns(f"no readable seqlab run under {str(root)!r}: " + "; ".join(skipped))
+    configs = _configs(runs)
+    base, source = _base(root, configs)
+    return Report(
+        root=root,
+        runs=runs,
+        metrics=metrics,
+        series=_series(runs),
+        colours=_colours(runs),
+        diffs={p: _diff(c, base.get(p, {})) for p, c in configs.items()},
+        base_source=source,
+        unreadable_lines=dict(metrics.attrs.get("unreadable_lines", {})),
+        skipped_runs=skipped,
+    )
+
+
+# Plotly's default qualitative palette, then D3's: distinct colours for up to 20 models.
+PALETTE = [
+    "#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880",
+    "#ff97ff", "#fecb52", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+]  # fmt: skip
+
+
+def _colours(runs: pd.DataFrame) -> dict[str, str]:
+    models = sorted(runs["model"].dropna().astype(str).unique())
+    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(models)}
+
+
+def varied_keys(runs: pd.DataFrame) -> list[str]:
+    """The config columns, beyond task, length and model, whose value varies between runs."""
+    return [k for k in group_keys(runs) if k not in BASE_KEYS]
+
+
+def _short(key: str) -> str:
+    return key.removeprefix("cfg.").split(".", 1)[-1]
+
+
+def _series(runs: pd.DataFrame) -> dict[str, str]:
+    keys = varied_keys(runs)
+    first = runs.drop_duplicates("path").set_index("path")
+    labels = {}
+    for path, row in first.iterrows():
+        extra = ", ".join(f"{_short(k)}={row[k]}" for k in keys)
+        labels[path] = f"{row['model']} ({extra})" if extra else str(row["model"])
+    return labels
+
+
+def _configs(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    cfg_cols = [c for c in runs.columns if c.startswith("cfg.")]
+    first = runs.drop_duplicates("path").set_index("path")
+    return {
+        path: {c.removeprefix("cfg."): _plain(row[c]) for c in cfg_cols}
+        for path, row in first.iterrows()
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _base(root: Path, configs: dict[str, dict]) -> tuple[dict[str, dict], str]:
+    """The base config of each run (flattened), and where it comes from, in words.
+
+    A run listed in its sweep's manifest (sweep.json beside it, written by `seqlab sweep`) is
+    compared with the config file its sweep entry started from; other runs with the values
+    all runs share.
+    """
+    shared = _shared(list(configs.values()))
+    bases, from_sweep = {}, 0
+    for path in configs:
+        base = _sweep_base(Path(path))
+        if base is not None:
+            from_sweep += 1
+        bases[path] = base if base is not None else shared
+    if from_sweep == len(configs):
+        return bases, "the sweep's base config file (sweep.json)"
+    if from_sweep:
+        return bases, "the sweep's base config file, or the values all runs share"
+    return bases, "the values all runs share"
+
+
+def _shared(configs: list[dict]) -> dict:
+    if not configs:
+        return {}
+    first = configs[0]
+    return {k: v for k, v in first.items() if all(c.get(k, object()) == v for c in configs)}
+
+
+_MANIFESTS: dict[Path, tuple[float, dict | None]] = {}
+
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None
+    cached = _MANIFESTS.get(path)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    try:
+        manifest = json.loads(path.read_text())
+        manifest = manifest if isinstance(manifest, dict) else None
+    except (OSError, ValueError):
+        manifest = None
+    _MANIFESTS[path] = (mtime, manifest)
+    return manifest
+
+
+def _sweep_base(run_dir: Path) -> dict | None:
+    manifest = _read_manifest(run_dir.parent / MANIFEST)
+    if not manifest or not isinstance(manifest.get("bases"), dict):
+        return None
+    for entry in manifest.get("runs", []):
+        if isinstance(entry, dict) and entry.get("dir") == run_dir.name:
+            base = manifest["bases"].get(entry.get("base"))
+            return flatten(base) if isinstance(base, dict) else None
+    return None
+
+
+def _diff(config: dict, base: dict) -> dict:
+    missing = object()
+    return {k: v for k, v in sorted(config.items()) if base.get(k, missing) != v}
+
+
+# ---- frames the figures draw ---------------------------------------------------------------
+
+
+def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
+    """Evaluation curves, mean and 95% Student-t half-width over seeds at each step.
+
+    Columns: task, length, series, model, step, mean, ci (NaN with one seed), seeds.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    m = report.metrics
+    columns = ["task", "length", "series", "model", "step", "mean", "ci", "seeds"]
+    if not len(m) or metric not in m or "split" not in m:
+        return pd.DataFrame(columns=columns)
+    rows = m[(m["split"] == "eval") & m[metric].notna()].copy()
+    rows["series"] = rows["path"].map(report.series)
+    grouped = rows.groupby(["task", "length", "series", "model", "step"], dropna=False)[metric]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    n = out["count"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1))
+        out["ci"] = np.where(n > 1, t * out["std"].to_numpy() / np.sqrt(n), np.nan)
+    out = out.rename(columns={"count": "seeds"})
+    return out[columns].sort_values(["task", "length", "series", "step"], kind="stable")
+
+
+def by_configuration(report: Report) -> pd.DataFrame:
+    """seqlab.results.aggregate per (task, length, series): the comparison and the heatmap."""
+    runs = report.runs.copy()
+    runs["series"] = runs["path"].map(report.series)
+    return aggregate(runs, by=["task", "length", "series", "model"])
+
+
+def baselines(report: Report) -> dict[tuple[str, int], float]:
+    """(task, length) -> chance-level loss, where the runs recorded one."""
+    out = {}
+    first = report.runs.drop_duplicates(["task", "length"])
+    for _, row in first.iterrows():
+        value = row.get("baseline")
+        if isinstance(value, int | float) and math.isfinite(value):
+            out[(row["task"], row["length"])] = float(value)
+    return out
+
+
+def runs_table(report: Report) -> list[dict[str, Any]]:
+    """One row per run directory: what the dashboard's runs table lists."""
+    runs = report.runs
+    table = aggregate(runs, by=["path"])
+    first = runs.drop_duplicates("path").set_index("path")
+    rows = []
+    for _, agg in table.iterrows():
+        path = agg["path"]
+        seeds = runs[runs["path"] == path]
+        diverged = seeds[seeds["diverged_at"].notna()]
+        rows.append(
+            {
+                "path": path,
+                "run": first.at[path, "run"],
+                "task": first.at[path, "task"],
+                "length": first.at[path, "length"],
+                "model": first.at[path, "model"],
+                "series": report.series.get(path, first.at[path, "model"]),
+                "status": agg["status"],
+                "seeds": int(agg["seeds"]),
+                "params": agg["params"],
+                "tokens_per_s": agg["tokens_per_s"],
+                "metric": agg["metric"],
+                "metric_mode": first.at[path, "criterion_mode"],
+                "best": agg["best_mean"],
+                "best_ci": agg["best_ci"],
+                "solved": f"{int(round(agg['solved'] * agg['seeds']))}/{int(agg['seeds'])}",
+                "diverged": [
+                    (int(r["seed"]), int(r["diverged_at"])) for _, r in diverged.iterrows()
+                ],
+                "step": first.at[path, "step"],
+                "steps": first.at[path, "steps"],
+                "unreadable_lines": report.unreadable_lines.get(path, 0),
+                "diff": report.diffs.get(path, {}),
+            }
+        )
+    return rows

@@ -1,0 +1,68 @@
+"""A tiny real sweep, trained once per test session, for the report, browser and notebook tests.
+
+Two models (lstm, rnn) on copy at T=4 and T=6, two seeds each, trained as 4 two-seed programs
+by `seqlab sweep` (about 30 s on 2 cores). Tests that change a sweep copy it first
+(`sweep_copy`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from seqlab import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {
+    "task.name": "copy",
+    "model.hidden": 8,
+    "model.embed_dim": 4,
+    "train.steps": 30,
+    "train.batch_size": 8,
+    "train.chunk": 10,
+    "eval.every": 10,
+    "eval.batches": 1,
+    "eval.batch_size": 16,
+    "checkpoint.every": 30,
+    "train.seed": [0, 1],
+}
+
+
+def write_sweep_file(path: Path) -> Path:
+    path.write_text(
+        textwrap.dedent(
+            f'''
+            """The report tests' sweep."""
+            from seqlab.sweep import product
+
+            CONFIG = "{ROOT / "configs" / "base.py"}"
+
+
+            def sweep():
+                return product({{"model.name": ["lstm", "rnn"], "task.length": [4, 6]}}, {TINY!r})
+            '''
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory) -> Path:
+    """The workdir of the trained tiny sweep (read-only: copy it to change it)."""
+    base = tmp_path_factory.mktemp("report_sweep")
+    workdir = base / "tiny"
+    sweep = write_sweep_file(base / "tiny_sweep.py")
+    status = cli.main(["sweep", str(sweep), "--workdir", str(workdir), "--jobs", "2"])
+    assert status == 0
+    return workdir
+
+
+@pytest.fixture
+def sweep_copy(tiny_sweep, tmp_path) -> Path:
+    """A copy of the tiny sweep that a test may change."""
+    target = tmp_path / "tiny"
+    shutil.copytree(tiny_sweep, target, ignore=shutil.ignore_patterns("checkpoints", ".lock*"))
+    return target
