@@ -270,7 +270,7 @@ def runs_table(report: Report) -> list[dict[str, Any]]:
                 "metric_mode": first.at[path, "criterion_mode"],
                 "best": agg["best_mean"],
                 "best_ci": agg["best_ci"],
-                "solved": f"{int(round(agg['solved'] * agg['seeds']))}/{int(agg['seeds'])}",
+                "solved": f"{round(agg['solved'] * agg['seeds'])}/{int(agg['seeds'])}",
                 "diverged": [
                     (int(r["seed"]), int(r["diverged_at"])) for _, r in diverged.iterrows()
                 ],

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING
 
 from seqlab.report.data import CURVE_METRIC, Report, baselines, by_configuration, curve_bands
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=420)

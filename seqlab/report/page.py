@@ -53,7 +53,11 @@ def _figures(report: Report) -> list[tuple[str, str, list]]:
             "Learning curves",
             [figures.learning_curves(report, t, n) for t, n in pairs.itertuples(index=False)],
         ),
-        ("comparison", "Loss against sequence length", [figures.loss_vs_length(report, t) for t in tasks]),  # fmt: skip
+        (
+            "comparison",
+            "Loss against sequence length",
+            [figures.loss_vs_length(report, t) for t in tasks],
+        ),
         ("solved", "Solved", [figures.solved_heatmap(report, t) for t in tasks]),
     ]
 
@@ -100,9 +104,7 @@ def _table_html(report: Report, link: LinkFn) -> str:
         ("best metric", "num"), ("solved", "text"), ("diverged seeds", "text"),
         ("config vs base", "text"), ("files", "text"),
     ]  # fmt: skip
-    th = "".join(
-        f'<th data-type="{kind}" title="sort by {esc(name)}">{esc(name)}</th>' for name, kind in head
-    )
+    th = "".join(f'<th data-type="{kind}">{esc(name)}</th>' for name, kind in head)
     body = []
     for r in rows:
         best = _number(r["best"], ".4g")
@@ -132,18 +134,23 @@ def _table_html(report: Report, link: LinkFn) -> str:
         body.append(f'<tr data-task="{esc(r["task"])}" data-model="{esc(r["model"])}">{tds}</tr>')
     tasks = sorted({str(r["task"]) for r in rows})
     models = sorted({str(r["model"]) for r in rows})
-    options = lambda values: "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)  # noqa: E731
     return f"""
 <section id="runs"><h2>Runs</h2>
 <div class="filters">
-  <label>task <select id="filter-task"><option value="">all</option>{options(tasks)}</select></label>
-  <label>model <select id="filter-model"><option value="">all</option>{options(models)}</select></label>
+  <label>task {_select("filter-task", tasks)}</label>
+  <label>model {_select("filter-model", models)}</label>
   <label>search <input id="filter-text" type="search" placeholder="run, status, config…"></label>
   <span id="runs-count"></span>
 </div>
-<p class="muted">Config differences are against {esc(report.base_source)}. Click a column to sort.</p>
+<p class="muted">Config differences are against {esc(report.base_source)}.
+Click a column to sort.</p>
 <table id="runs-table"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table>
 </section>"""
+
+
+def _select(element_id: str, values: list[str]) -> str:
+    options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
+    return f'<select id="{element_id}"><option value="">all</option>{options}</select>'
 
 
 def _sort_key(value: Any) -> str:
@@ -176,7 +183,7 @@ def _summary_html(report: Report) -> str:
     status = ", ".join(f"{n} {esc(s)}" for s, n in sorted(counts.items()))
     return (
         f'<p id="summary">{len(runs)} run(s), {len(report.runs)} seed(s): {status}. '
-        f'Generated {esc(time.strftime("%Y-%m-%d %H:%M:%S"))}.</p>'
+        f"Generated {esc(time.strftime('%Y-%m-%d %H:%M:%S'))}.</p>"
     )
 
 

@@ -89,7 +89,7 @@ def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "seqlab-dashboard"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if ".." in unquote(path).split("/"):
                 self._send(HTTPStatus.FORBIDDEN, b"forbidden: the path leaves the directory")
@@ -126,7 +126,7 @@ def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format, *args) -> None:  # noqa: A002 (http.server's name)
+        def log_message(self, format, *args) -> None:
             pass  # quiet: the terminal shows the address and the sweep's progress
 
     return Handler
