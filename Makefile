@@ -21,10 +21,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # The main job: every zoo model on copy and adding, 2 seeds each, resumable (run it again to
-# finish an interrupted demo), then the results table.
+# finish an interrupted demo); it ends with the results table and the dashboard's path.
 demo: $(VENV)/.installed
 	$(BIN)/seqlab sweep experiments/zoo_quick.py --workdir $(RUNS) --jobs $(JOBS)
-	@echo "Run records: $(RUNS)/<run>/ (config.json, metrics.jsonl, summary.json); table: $(BIN)/seqlab results $(RUNS)"
+	@echo "Run records: $(RUNS)/<run>/ (config.json, metrics.jsonl, summary.json); live dashboard: $(BIN)/seqlab dashboard $(RUNS)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -47,15 +47,19 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
     bands = curve_bands(report, metric)
     bands = bands[(bands["task"] == task) & (bands["length"] == length)]
     dashes = _dashes(report)
+    log_y = _positive(bands["mean"])
     fig = go.Figure()
     for (label, model), b in bands.groupby(["series", "model"], sort=True):
         colour = report.colours.get(model, "#444444")
         if b["ci"].notna().any():
             upper, lower = b["mean"] + b["ci"].fillna(0), b["mean"] - b["ci"].fillna(0)
+            if log_y:  # a log axis drops values <= 0: the band ends at 1% of the mean there
+                lower = lower.where(lower > 0, b["mean"] * 0.01)
             fig.add_trace(
                 go.Scatter(
                     x=list(b["step"]) + list(b["step"])[::-1],
                     y=list(upper) + list(lower)[::-1],
+                    mode="lines",
                     fill="toself",
                     fillcolor=_rgba(colour, 0.18),
                     line=dict(width=0),
@@ -92,7 +96,7 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
         yaxis_title=metric,
         **LAYOUT,
     )
-    if _positive(bands["mean"]):
+    if log_y:
         fig.update_yaxes(type="log")
     return fig
 

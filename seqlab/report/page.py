@@ -209,6 +209,7 @@ def render(
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
+<link rel="icon" href="data:,">
 <style>{_asset("dashboard.css")}</style>
 {plotly_tag}
 </head><body data-live="{"1" if live else ""}">

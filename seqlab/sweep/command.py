@@ -20,6 +20,7 @@ from seqlab.train.rundir import CONFIG, acquire_lock, write_json_atomic
 
 EXECUTORS = ("local", "slurm")
 ENDED = ("completed", "diverged")
+REPORT = "report.html"  # the dashboard a sweep writes into its workdir when it finishes
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -152,7 +153,20 @@ def run(args, extra) -> int:
         + (f"; {n_failed} failed (see train.log in their run directories)" if n_failed else "")
         + f"; results: seqlab results {workdir}"
     )
+    _write_dashboard(workdir)
     return 1 if n_failed else 0
+
+
+def _write_dashboard(workdir: Path) -> None:
+    """The sweep's dashboard, REPORT in its workdir; a failure here does not fail the sweep."""
+    from seqlab.report.command import write_report
+
+    try:
+        path = write_report(workdir, workdir / REPORT)
+    except Exception as e:  # the runs are recorded; the report can be written again later
+        print(f"dashboard not written ({type(e).__name__}: {e}); seqlab report {workdir}")
+        return
+    print(f"dashboard: {path.resolve()}")
 
 
 def _print_results(workdir: Path) -> None:
