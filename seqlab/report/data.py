@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seqlab.config import ConfigError, flatten
-from seqlab.results.aggregate import BASE_KEYS, CONFIDENCE, aggregate, group_keys
+from seqlab.results.aggregate import BASE_KEYS, aggregate, group_keys, t_quantile
 from seqlab.results.load import RunSkipped, find_runs, load, load_metrics
 from seqlab.sweep.plan import MANIFEST
 
@@ -40,6 +40,7 @@ class Report:
     base_source: str  # where the base config of the diffs comes from, in words
     unreadable_lines: dict[str, int] = field(default_factory=dict)  # run path -> lines skipped
     skipped_runs: list[str] = field(default_factory=list)  # why unreadable runs were left out
+    cache: dict = field(default_factory=dict, repr=False)  # derived frames, computed once
 
 
 def check_directory(path: str | Path) -> Path:
@@ -206,9 +207,15 @@ def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
 
     Columns: task, length, series, model, step, mean, ci (NaN with one seed), seeds.
     """
+    key = ("curve_bands", metric)
+    if key not in report.cache:
+        report.cache[key] = _curve_bands(report, metric)
+    return report.cache[key]
+
+
+def _curve_bands(report: Report, metric: str) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
-    from scipy import stats
 
     m = report.metrics
     columns = ["task", "length", "series", "model", "step", "mean", "ci", "seeds"]
@@ -220,7 +227,7 @@ def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     n = out["count"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1))
+        t = t_quantile(np.maximum(n - 1, 1))
         out["ci"] = np.where(n > 1, t * out["std"].to_numpy() / np.sqrt(n), np.nan)
     out = out.rename(columns={"count": "seeds"})
     return out[columns].sort_values(["task", "length", "series", "step"], kind="stable")
@@ -228,9 +235,11 @@ def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
 
 def by_configuration(report: Report) -> pd.DataFrame:
     """seqlab.results.aggregate per (task, length, series): the comparison and the heatmap."""
-    runs = report.runs.copy()
-    runs["series"] = runs["path"].map(report.series)
-    return aggregate(runs, by=["task", "length", "series", "model"])
+    if "by_configuration" not in report.cache:
+        runs = report.runs.copy()
+        runs["series"] = runs["path"].map(report.series)
+        report.cache["by_configuration"] = aggregate(runs, by=["task", "length", "series", "model"])
+    return report.cache["by_configuration"]
 
 
 def baselines(report: Report) -> dict[tuple[str, int], float]:

@@ -39,6 +39,13 @@ def group_keys(df: pd.DataFrame) -> list[str]:
     return [*BASE_KEYS, *sorted(varying)]
 
 
+def t_quantile(dof):
+    """Student t's two-sided CONFIDENCE quantile for `dof` degrees of freedom (array-like)."""
+    from scipy.special import stdtrit  # imported here, like pandas: see the package docstring
+
+    return stdtrit(dof, 0.5 + CONFIDENCE / 2)
+
+
 def mean_ci(values) -> tuple[float, float]:
     """Mean and the half-width of its 95% Student-t interval (n-1 dof) over finite values.
 
@@ -52,9 +59,7 @@ def mean_ci(values) -> tuple[float, float]:
         return math.nan, math.nan
     if len(x) == 1:
         return float(x[0]), math.nan
-    from scipy import stats  # imported here, like pandas: see the package docstring
-
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    half = t_quantile(len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
     return float(x.mean()), float(half)
 
 
