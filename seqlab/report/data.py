@@ -109,12 +109,13 @@ def _short(key: str) -> str:
 
 
 def _series(runs: pd.DataFrame) -> dict[str, str]:
-    keys = varied_keys(runs)
-    first = runs.drop_duplicates("path").set_index("path")
+    """Run path -> model, plus the settings that vary between the runs of its task."""
     labels = {}
-    for path, row in first.iterrows():
-        extra = ", ".join(f"{_short(k)}={row[k]}" for k in keys)
-        labels[path] = f"{row['model']} ({extra})" if extra else str(row["model"])
+    for _, task_runs in runs.groupby("task", dropna=False, sort=False):
+        keys = varied_keys(task_runs)
+        for path, row in task_runs.drop_duplicates("path").set_index("path").iterrows():
+            extra = ", ".join(f"{_short(k)}={row[k]}" for k in keys)
+            labels[path] = f"{row['model']} ({extra})" if extra else str(row["model"])
     return labels
 
 
