@@ -66,7 +66,7 @@ def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDe
 
     One jitted program initialises one seed and runs once per seed, not vmapped over the
     seeds: that compiles faster, and a vmapped orthogonal initialiser becomes batched QR
-    factorisations, which jaxlib's CPU LAPACK kernels (jax 0.11) run on the intra-op thread
+    factorisations, which jaxlib's CPU LAPACK kernels (jaxlib 0.10) run on the intra-op thread
     pool and block in; two of them at once on a 2-core machine deadlock (seen with
     bilstm, whose two directions XLA initialises concurrently).
     """
