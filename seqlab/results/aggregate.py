@@ -26,13 +26,29 @@ NOT_KEY_PREFIXES = ("cfg.track.", "cfg.checkpoint.")
 CONFIDENCE = 0.95
 
 
+def _built_instead(df: pd.DataFrame) -> set[str]:
+    """Configured size columns that the built size (`built.*`, recorded by every run) replaces:
+    `model.hidden` is not what a `model.size=tiny` run built."""
+    built = [c for c in df.columns if c.startswith("built.")]
+    if not built or not all(df[c].notna().all() for c in built):
+        return set()
+    return {"cfg.model.size"} | {f"cfg.model.{c.removeprefix('built.')}" for c in built}
+
+
 def group_keys(df: pd.DataFrame) -> list[str]:
-    """(task, length, model) and the cfg.* columns whose value varies within `df`."""
+    """(task, length, model) and the cfg.* (and built.*) columns whose value varies in `df`.
+
+    Where every run recorded its built size, the built width and depth stand for the
+    configured `model.size`, `model.hidden`, `model.layers`, `model.embed_dim`, `model.heads`.
+    """
+    replaced = _built_instead(df)
+    prefixes = ("cfg.", "built.") if replaced else ("cfg.",)
     varying = [
         c
         for c in df.columns
-        if c.startswith("cfg.")
+        if c.startswith(prefixes)
         and c not in NOT_KEYS
+        and c not in replaced
         and not c.startswith(NOT_KEY_PREFIXES)
         and df[c].nunique(dropna=False) > 1
     ]

@@ -17,6 +17,7 @@ from pathlib import Path
 from seqlab.config import ConfigError
 
 FORMATS = ("table", "markdown", "csv", "json")
+KEY_PREFIXES = ("cfg.", "built.")  # group-key columns: config fields and the built size
 
 
 def add_parser(subparsers) -> None:
@@ -108,9 +109,9 @@ def _criteria(df) -> dict:
 
 def table_rows(group) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of one (task, length) table."""
-    keys = [c for c in group.columns if c.startswith("cfg.")]
+    keys = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
     metric = group["metric"].iloc[0]
-    header = ["model", *(k[len("cfg.") :] for k in keys), "seeds", f"final {metric}",
+    header = ["model", *(k.split(".", 1)[1] for k in keys), "seeds", f"final {metric}",
               f"best {metric}"]  # fmt: skip
     with_loss = metric != "loss"
     if with_loss:
@@ -156,7 +157,7 @@ def render(agg, df, markdown: bool = False) -> str:
     criteria = _criteria(df)
     parts = []
     for (task, length), group in agg.groupby(["task", "length"], sort=False, dropna=False):
-        varying = [c for c in group.columns if c.startswith("cfg.")]
+        varying = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
         group = group.drop(columns=[c for c in varying if group[c].nunique(dropna=False) <= 1])
         title = f"{task}, T={length}"
         if (task, length) in criteria:

@@ -146,6 +146,8 @@ def _labels(run_dir: Path, summary: dict, config: dict) -> dict:
         "criterion_mode": mode,
         "criterion_threshold": threshold,
         "baseline": task.get("baseline"),
+        # the width and depth built (model.size and param_budget resolved), where recorded
+        **{f"built.{k}": v for k, v in (summary.get("size") or {}).items()},
     }
 
 
@@ -189,7 +191,9 @@ def load(path: str | Path) -> pd.DataFrame:
     status (the seed's), run_status, params, tokens_per_s (the whole program's, all its
     seeds), steps (configured), step (reached), final_step, criterion / criterion_mode /
     criterion_threshold (the task's solved criterion), baseline (the loss of the best
-    memoryless predictor: chance level), solved, solved_at, diverged_at,
+    memoryless predictor: chance level), solved, solved_at, diverged_at, `built.hidden`,
+    `built.layers`, `built.embed_dim`, `built.heads` (the size built, after `model.size` and
+    `model.param_budget`),
     `final.<metric>` and `best.<metric>` for every metric evaluated, and `cfg.<section>.<key>`
     for every config field. Metrics a run has not recorded yet are NaN.
     """

@@ -18,7 +18,7 @@ from scipy import stats
 
 from seqlab import config as config_lib
 from seqlab.config import ConfigError
-from seqlab.results import RunSkipped, aggregate, config_id, load, load_metrics
+from seqlab.results import RunSkipped, aggregate, config_id, group_keys, load, load_metrics
 from seqlab.results import command as results_command
 from seqlab.train.rundir import read_metrics
 from tests.conftest import small_config
@@ -440,3 +440,20 @@ def test_cli_results(sweep, tmp_path, capsys):
     assert err == f"seqlab: error: results path {str(tmp_path / 'missing')!r} does not exist\n"
     assert main(["results", str(sweep), "--format", "xml"]) == 2
     assert "valid choices: table, markdown, csv, json" in capsys.readouterr().err
+
+
+def test_built_size_stands_for_the_configured_size(tmp_path):
+    """A `model.size=tiny` run built a narrower model than its `model.hidden` says: the groups
+    and the table use the recorded built size."""
+    seeds = copy_seeds([0.5, 0.6], [0.5, 0.6], [None, None])
+    tiny = write_run(tmp_path, "tiny", seeds, cfg={"model.size": "tiny", "model.hidden": 128})
+    wide = write_run(tmp_path, "wide", seeds, cfg={"model.hidden": 64})
+    for run, hidden in ((tiny, 32), (wide, 64)):
+        summary = json.loads((run / "summary.json").read_text())
+        summary["size"] = {"hidden": hidden, "layers": 1, "embed_dim": 16, "heads": 4}
+        (run / "summary.json").write_text(json.dumps(summary))
+    df = load(tmp_path)
+    assert sorted(df["built.hidden"].unique()) == [32, 64]
+    assert group_keys(df) == ["task", "length", "model", "built.hidden"]
+    table = aggregate(df)
+    assert sorted(table["built.hidden"]) == [32, 64]
