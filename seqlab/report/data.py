@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqlab.config import ConfigError, flatten
 from seqlab.results.aggregate import BASE_KEYS, aggregate, group_keys, t_quantile
-from seqlab.results.load import RunSkipped, find_runs, load, load_metrics
+from seqlab.results.load import RunSkipped, check_directory, find_runs, load, load_metrics
 from seqlab.sweep.plan import MANIFEST
 
 if TYPE_CHECKING:
@@ -41,15 +41,6 @@ class Report:
     unreadable_lines: dict[str, int] = field(default_factory=dict)  # run path -> lines skipped
     skipped_runs: list[str] = field(default_factory=list)  # why unreadable runs were left out
     cache: dict = field(default_factory=dict, repr=False)  # derived frames, computed once
-
-
-def check_directory(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"results path {str(path)!r} does not exist")
-    if not path.is_dir():
-        raise ConfigError(f"results path {str(path)!r} is not a directory")
-    return path
 
 
 def collect(path: str | Path) -> Report:

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from seqlab.report import figures
@@ -164,8 +165,7 @@ def _warnings_html(report: Report) -> str:
     if report.unreadable_lines:
         total = sum(report.unreadable_lines.values())
         which = ", ".join(
-            f"{esc(p.rstrip('/').split('/')[-1])} ({n})"
-            for p, n in sorted(report.unreadable_lines.items())
+            f"{esc(Path(p).name)} ({n})" for p, n in sorted(report.unreadable_lines.items())
         )
         items.append(
             f"{total} unreadable line(s) in metrics.jsonl skipped (a crash mid-write?): {which}"

@@ -17,8 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from seqlab.report.data import NoRuns, check_directory, collect
+from seqlab.report.data import NoRuns, collect
 from seqlab.report.page import render
+from seqlab.results.load import check_directory
 
 # The files whose changes show in the dashboard.
 WATCHED = frozenset({"summary.json", "metrics.jsonl", "config.json", "sweep.json"})

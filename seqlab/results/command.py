@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from pathlib import Path
 
 from seqlab.config import ConfigError
 
@@ -53,10 +52,9 @@ def print_tables(path, fmt: str = "table", metric: str | None = None, file=None)
     file = file or sys.stdout
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; valid choices: {', '.join(FORMATS)}")
-    if not Path(path).exists():
-        raise ConfigError(f"results path {str(path)!r} does not exist")
-    if not Path(path).is_dir():
-        raise ConfigError(f"results path {str(path)!r} is not a directory")
+    from seqlab.results.load import check_directory
+
+    check_directory(path)
 
     from seqlab.results.aggregate import aggregate
     from seqlab.results.load import load

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seqlab.config import flatten
+from seqlab.config import ConfigError, flatten
 from seqlab.train.rundir import CONFIG, METRICS, SUMMARY, read_metrics
 
 if TYPE_CHECKING:
@@ -66,6 +66,16 @@ def config_id(cfg: Any) -> str:
     d = {k: v for k, v in d.items() if k not in IDENTITY_EXCLUDED}
     text = json.dumps(d, sort_keys=True, default=list)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_directory(path: str | Path) -> Path:
+    """`path` as a Path; ConfigError (one line for the CLI) if it is missing or not a folder."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"results path {str(path)!r} does not exist")
+    if not path.is_dir():
+        raise ConfigError(f"results path {str(path)!r} is not a directory")
+    return path
 
 
 def find_runs(path: str | Path) -> list[Path]:
