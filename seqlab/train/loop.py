@@ -15,6 +15,7 @@ import optax
 from flax import nnx
 
 from seqlab.tasks.base import Batch, Metrics
+from seqlab.train.compile import compile_jit
 from seqlab.train.state import Engine, TrainState
 
 
@@ -55,7 +56,7 @@ def train_chunk(engine: Engine, state: TrainState, num_steps: int) -> tuple[Trai
 def eval_batches(task, eval_cfg) -> Batch:
     """Fixed held-out batches (shared by all seeds), stacked on a leading axis."""
     keys = jax.random.split(jax.random.key(eval_cfg.seed), eval_cfg.batches)
-    return jax.jit(jax.vmap(lambda k: task.sample(k, eval_cfg.batch_size)))(keys)
+    return compile_jit(jax.vmap(lambda k: task.sample(k, eval_cfg.batch_size)), keys)(keys)
 
 
 def evaluate(engine: Engine, params, batches: Batch) -> Metrics:
@@ -85,9 +86,9 @@ def _axes(in_axes, n: int) -> tuple:
 def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: int):
     """The jitted, ahead-of-time compiled chunk for a given number of steps."""
     fn = over_seeds(lambda s: train_chunk(engine, s, num_steps), num_seeds)
-    return jax.jit(fn, donate_argnums=0).lower(state).compile()
+    return compile_jit(fn, state, donate_argnums=0)
 
 
 def compile_eval(engine: Engine, state: TrainState, batches: Batch, num_seeds: int):
     fn = over_seeds(lambda p, b: evaluate(engine, p, b), num_seeds, in_axes=(0, None))
-    return jax.jit(fn).lower(state.params, batches).compile()
+    return compile_jit(fn, state.params, batches)

@@ -18,6 +18,7 @@ from flax import nnx, struct
 from seqlab.models.sizing import resolve
 from seqlab.registry import MODELS
 from seqlab.tasks.base import Task, TaskSpec
+from seqlab.train.compile import compile_jit
 
 
 class TrainState(struct.PyTreeNode):
@@ -71,8 +72,9 @@ def init_state(model_cfg, task: Task, tx, seeds: list[int]) -> tuple[nnx.GraphDe
     bilstm, whose two directions XLA initialises concurrently).
     """
     graphdef, init_one = _init(model_cfg, task, tx)
-    init = jax.jit(init_one)
-    states = [init(jax.random.key(s)) for s in seeds]
+    keys = [jax.random.key(s) for s in seeds]
+    init = compile_jit(init_one, keys[0])
+    states = [init(k) for k in keys]
     return graphdef, jax.tree.map(lambda *xs: jnp.stack(xs), *states)
 
 
