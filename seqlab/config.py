@@ -30,7 +30,19 @@ class ConfigError(ValueError):
 def base_config() -> ml_collections.ConfigDict:
     """The defaults every config file starts from (configs/base.py returns exactly this)."""
     c = ml_collections.ConfigDict()
-    c.task = dict(name="copy", length=100)
+    # A task reads `length` and the fields its registry entry lists in `task_fields` (`seqlab
+    # tasks` shows them); the others must keep these defaults. 0 / "" mean the task's default.
+    c.task = dict(
+        name="copy",
+        length=100,
+        min_length=0,  # variable-length tasks: the shortest training sequence
+        vocab_size=0,  # tasks with a vocabulary: its size
+        memorize=0,  # selective_copy: data tokens to recall
+        pairs=0,  # mqar: key-value pairs per sequence
+        modulus=0,  # modular_arithmetic: the modulus; cycle_navigation: the cycle's length
+        data_dir="",  # dataset tasks: the tensorflow-datasets data directory
+        permutation="",  # psmnist: which fixed pixel permutation
+    )
     c.model = dict(
         name="lstm",
         hidden=128,
@@ -82,7 +94,13 @@ def base_config() -> ml_collections.ConfigDict:
         decay=0.9,  # rmsprop
         momentum=0.0,  # sgd, rmsprop
     )
-    c.eval = dict(every=500, batches=4, batch_size=256, seed=2**31 - 1)
+    c.eval = dict(
+        every=500,
+        batches=4,
+        batch_size=256,
+        seed=2**31 - 1,
+        lengths=(),  # also evaluate at these task lengths (length generalisation)
+    )
     c.checkpoint = dict(every=1000, keep=3)
     c.track = dict(wandb=False, project="seqlab", entity="", group="", tags=(), mode="auto", dir="")
     return c
@@ -279,12 +297,58 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"train.seed must be >= 0, got {cfg.train.seed}")
     try:
         entry = MODELS.entry(cfg.model.name)
-        spec = TASKS.get(cfg.task.name)(cfg.task).spec  # task factories check their own fields
-    except (UnknownNameError, ValueError) as e:
+        task_entry = TASKS.entry(cfg.task.name)
+    except UnknownNameError as e:
+        raise ConfigError(str(e)) from None
+    validate_task_fields(cfg.task, task_entry)
+    try:
+        spec = task_entry.factory(cfg.task).spec  # task factories check their own fields
+    except ValueError as e:
         raise ConfigError(str(e)) from None
     if not cfg.model.residual and cfg.model.norm != "none":
         raise ConfigError("model.norm applies only with model.residual=true; set model.norm=none")
     validate_model(cfg.model, entry, spec)
+    validate_eval_lengths(cfg, entry, task_entry, spec)
+
+
+def validate_task_fields(task: ml_collections.ConfigDict, task_entry) -> None:
+    """A task field the task does not read must keep its default (a typo would do nothing)."""
+    defaults = base_config().task
+    reads = ("name", "length", *task_entry.task_fields)
+    for key in task:
+        if key not in reads and task[key] != defaults[key]:
+            uses = ", ".join(f"task.{f}" for f in reads[1:])
+            raise ConfigError(f"task.{key} does not apply to task {task.name!r}; it reads {uses}")
+
+
+def task_at_length(task: ml_collections.ConfigDict, length: int) -> ml_collections.ConfigDict:
+    """The task config evaluated at `length`: every sequence exactly that long."""
+    from seqlab.registry import TASKS
+
+    at = ml_collections.ConfigDict(task.to_dict())
+    at.length = length
+    if "min_length" in TASKS.entry(task.name).task_fields:
+        at.min_length = length
+    return at
+
+
+def validate_eval_lengths(cfg, entry, task_entry, spec) -> None:
+    lengths = cfg.eval.lengths
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in lengths):
+        raise ConfigError(f"eval.lengths must be positive integers, got {list(lengths)}")
+    if len(set(lengths)) != len(lengths):
+        raise ConfigError(f"eval.lengths has repeated lengths: {list(lengths)}")
+    limit = entry.step_limit(cfg.model, spec)
+    for length in lengths:
+        try:
+            steps = task_entry.factory(task_at_length(cfg.task, length)).spec.seq_len
+        except ValueError as e:
+            raise ConfigError(f"eval.lengths: at length {length}: {e}") from None
+        if limit is not None and steps > limit[0]:
+            raise ConfigError(
+                f"eval.lengths: length {length} gives {steps} steps, but model "
+                f"{cfg.model.name!r} runs at most {limit[0]}: {limit[1]}"
+            )
 
 
 def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:

@@ -35,6 +35,10 @@ def _one(cfg) -> int:
     return 1
 
 
+def _no_step_limit(cfg, spec) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -47,6 +51,10 @@ class Entry:
     blocks: bool = False  # residual blocks by design (model.residual/norm do not apply)
     causal: Callable[[Any], bool] = _always_causal  # does the model (cfg) see only the past?
     width_multiple: Callable[[Any], int] = _one  # model.hidden must be a multiple of this
+    # (model cfg, the TaskSpec it is built for) -> (the most steps it runs, why), None: no limit
+    step_limit: Callable[[Any, Any], tuple[int, str] | None] = _no_step_limit
+    # Tasks only: the task.* fields besides name and length that the task reads.
+    task_fields: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -95,7 +103,9 @@ class Registry:
         for n in self.names():
             e = self._entries[n]
             sizes = f" (sizes: {', '.join(e.sizes)})" if e.sizes else ""
-            out.append((e.display_name, e.description + sizes))
+            fields = ", ".join(f"task.{f}" for f in e.task_fields)
+            reads = f" (also reads {fields})" if fields else ""
+            out.append((e.display_name, e.description + sizes + reads))
         return out
 
 

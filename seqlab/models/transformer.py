@@ -282,6 +282,15 @@ class Transformer(SequenceModel):
     blocks=True,
     causal=lambda cfg: cfg.causal,
     width_multiple=lambda cfg: cfg.heads * (2 if cfg.positions == "rotary" else 1),
+    step_limit=lambda cfg, spec: (
+        (
+            spec.seq_len,
+            "model.positions=learned has one position per training step; "
+            "sinusoidal and rotary positions extrapolate",
+        )
+        if cfg.positions == "learned"
+        else None
+    ),
 )
 def make_transformer(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> Transformer:
     return Transformer(cfg, spec, rngs=rngs)

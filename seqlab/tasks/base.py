@@ -70,6 +70,28 @@ class Task(Protocol):
         """Scalar loss and a dict of scalar metrics (the loss included under 'loss')."""
 
 
+class HostTask(Protocol):
+    """A task read from a dataset on the host: the engine feeds its numpy batches to the
+    compiled training chunk (K batches stacked per chunk, prepared while the chunk runs)."""
+
+    spec: TaskSpec
+
+    def train_batch(self, seed: int, index: int, batch_size: int) -> Batch:
+        """Batch `index` of seed `seed`'s training stream, as numpy arrays. The same arguments
+        give the same batch, so a run resumed at step i continues with batch i."""
+
+    def eval_batches(self, num_batches: int, batch_size: int) -> Batch:
+        """Fixed held-out batches stacked on a leading axis, as numpy arrays."""
+
+    def loss_and_metrics(self, outputs: jax.Array, batch: Batch) -> tuple[jax.Array, Metrics]:
+        """As Task.loss_and_metrics (traced inside the compiled program)."""
+
+
+def host_fed(task: Task | HostTask) -> bool:
+    """Whether the engine feeds the task's batches from the host (it has no on-device sampler)."""
+    return not hasattr(task, "sample")
+
+
 def metric_mode(name: str) -> Literal["min", "max"]:
     """Whether larger values of a metric are better."""
     return "max" if "accuracy" in name else "min"
