@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 BASE_KEYS = ("task", "length", "model")
 # Columns never used as group keys: seeds are what is aggregated; the rest record or label a
 # run without changing its numbers (task.name, task.length and model.name are BASE_KEYS).
-NOT_KEYS = ("cfg.train.seed", "cfg.train.seeds", "cfg.eval.every", "cfg.task.name",
-            "cfg.task.length", "cfg.model.name")  # fmt: skip
+NOT_KEYS = ("cfg.train.seed", "cfg.train.seeds", "cfg.eval.every", "cfg.eval.lengths",
+            "cfg.task.name", "cfg.task.length", "cfg.model.name")  # fmt: skip
 NOT_KEY_PREFIXES = ("cfg.track.", "cfg.checkpoint.")
 CONFIDENCE = 0.95
 
@@ -122,6 +122,11 @@ def _summarise(group: pd.DataFrame, metric: str | None) -> dict:
         ("best_loss", _column(group, "best.loss")),
     ):
         out[f"{label}_mean"], out[f"{label}_ci"] = mean_ci(values.tolist())
+    for length in eval_lengths(group, name):  # length generalisation (eval.lengths)
+        final_at = _column(group, f"final@{length}.{name}").where(~diverged)
+        out[f"final@{length}_mean"], out[f"final@{length}_ci"] = mean_ci(final_at.tolist())
+        best_at = _column(group, f"best@{length}.{name}")
+        out[f"best@{length}_mean"], out[f"best@{length}_ci"] = mean_ci(best_at.tolist())
     out.update(
         solved=float(solved.mean()) if len(group) else math.nan,
         steps_to_solve=float(solved_at.median()) if len(solved_at) else math.nan,
@@ -143,7 +148,9 @@ def aggregate(
     seeds, final_mean/final_ci and best_mean/best_ci of that metric, the same for the loss
     (final_loss_*, best_loss_*), solved (fraction of seeds), steps_to_solve (median over the
     solved seeds; NaN if none), diverged (seeds), params and tokens_per_s (means over runs),
-    status (of the seeds) and runs. `*_ci` is the half-width of the 95% Student-t interval.
+    status (of the seeds) and runs; for runs that evaluated other task lengths (eval.lengths),
+    final@<L>_mean/_ci and best@<L>_mean/_ci of the metric at each length L. `*_ci` is the
+    half-width of the 95% Student-t interval.
     """
     import pandas as pd
 
@@ -166,3 +173,9 @@ def aggregate(
         with contextlib.suppress(TypeError):
             out = out.sort_values(keys, kind="stable", na_position="last")
     return out.reset_index(drop=True)
+
+
+def eval_lengths(df: pd.DataFrame, metric: str) -> list[int]:
+    """The other task lengths at which `metric` was recorded in `df` (final@<L>.<metric>)."""
+    found = [c for c in df.columns if c.startswith("final@") and c.endswith(f".{metric}")]
+    return sorted(int(c[len("final@") :].split(".")[0]) for c in found if df[c].notna().any())

@@ -160,9 +160,38 @@ def render(agg, df, markdown: bool = False) -> str:
         title = f"{task}, T={length}"
         if (task, length) in criteria:
             title += f" (solved: {criteria[task, length]})"
-        header, rows = table_rows(group)
-        if markdown:
-            parts.append(f"### {title}\n\n{_markdown(header, rows)}")
-        else:
-            parts.append(f"{title}\n{_plain(header, rows)}")
+        tables = [(title, table_rows(group))]
+        if other_lengths(group):
+            metric = group["metric"].iloc[0]
+            tables.append(
+                (f"{task}, trained at T={length}: final {metric} at other lengths",
+                 length_rows(group, length)),
+            )  # fmt: skip
+        for text, (header, rows) in tables:
+            if markdown:
+                parts.append(f"### {text}\n\n{_markdown(header, rows)}")
+            else:
+                parts.append(f"{text}\n{_plain(header, rows)}")
     return "\n".join(parts)
+
+
+def other_lengths(group) -> list[int]:
+    """The evaluated lengths with a value in this (task, length) group (final@<L>_mean)."""
+    cols = [c for c in group.columns if c.startswith("final@") and c.endswith("_mean")]
+    lengths = [int(c[len("final@") : -len("_mean")]) for c in cols if group[c].notna().any()]
+    return sorted(lengths)
+
+
+def length_rows(group, length) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of a length-generalisation table: final metric per evaluated length."""
+    keys = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
+    lengths = other_lengths(group)
+    header = ["model", *(k.split(".", 1)[1] for k in keys), "seeds", f"T={length} (trained)"]
+    header += [f"T={n}" for n in lengths]
+    rows = []
+    for r in group.to_dict("records"):
+        cells = [str(r["model"]), *(str(r[k]) for k in keys), str(r["seeds"])]
+        cells.append(_pm(r["final_mean"], r["final_ci"]))
+        cells += [_pm(r.get(f"final@{n}_mean"), r.get(f"final@{n}_ci")) for n in lengths]
+        rows.append(cells)
+    return header, rows

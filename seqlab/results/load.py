@@ -180,6 +180,9 @@ def _rows(run_dir: Path, summary: dict, config: dict) -> list[dict]:
         for kind in ("final", "best"):
             for name, value in (rec.get(kind) or {}).items():
                 row[f"{kind}.{name}"] = math.nan if value is None else value
+            for length, at in (rec.get("lengths") or {}).items():  # eval.lengths
+                for name, value in (at.get(kind) or {}).items():
+                    row[f"{kind}@{length}.{name}"] = math.nan if value is None else value
         row.update(cfg_cols)
         rows.append(row)
     return rows
@@ -187,8 +190,8 @@ def _rows(run_dir: Path, summary: dict, config: dict) -> list[dict]:
 
 def _order(columns) -> list[str]:
     base = [c for c in BASE_COLUMNS if c in columns]
-    finals = sorted(c for c in columns if c.startswith("final."))
-    bests = sorted(c for c in columns if c.startswith("best."))
+    finals = sorted(c for c in columns if c.startswith(("final.", "final@")))
+    bests = sorted(c for c in columns if c.startswith(("best.", "best@")))
     cfgs = sorted(c for c in columns if c.startswith("cfg."))
     rest = [c for c in columns if c not in {*base, *finals, *bests, *cfgs}]
     return base + finals + bests + rest + cfgs
@@ -204,8 +207,9 @@ def load(path: str | Path) -> pd.DataFrame:
     memoryless predictor: chance level), solved, solved_at, diverged_at, `built.hidden`,
     `built.layers`, `built.embed_dim`, `built.heads` (the size built, after `model.size` and
     `model.param_budget`),
-    `final.<metric>` and `best.<metric>` for every metric evaluated, and `cfg.<section>.<key>`
-    for every config field. Metrics a run has not recorded yet are NaN.
+    `final.<metric>` and `best.<metric>` for every metric evaluated, `final@<L>.<metric>` and
+    `best@<L>.<metric>` at each other task length L the run evaluated (`eval.lengths`), and
+    `cfg.<section>.<key>` for every config field. Metrics a run has not recorded yet are NaN.
     """
     import pandas as pd
 

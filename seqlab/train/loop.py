@@ -1,7 +1,9 @@
 """The training program: train_step, train_chunk (K steps in one lax.scan) and evaluate.
 
-Batches are sampled on device from fold_in(data key, step), so a chunk needs nothing from
-the host and resuming from a checkpoint reproduces the same batches bit for bit.
+A synthetic task's batches are sampled on device from fold_in(data key, step), so its chunk
+needs nothing from the host; a dataset task's (a HostTask's) K batches are stacked on the host
+and passed to the chunk (seqlab.train.feed). Either way batch i depends only on the seed and i,
+so resuming from a checkpoint reproduces the same batches bit for bit.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from seqlab.tasks.base import Batch, Metrics
+from seqlab.tasks.base import Batch, Metrics, host_fed
 from seqlab.train.compile import compile_jit
 from seqlab.train.state import Engine, TrainState
 
@@ -28,9 +30,13 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def train_step(engine: Engine, state: TrainState) -> tuple[TrainState, Metrics]:
-    """One optimiser step. A non-finite loss or gradient freezes the seed at its old state."""
-    batch = engine.task.sample(jax.random.fold_in(state.key, state.step), engine.batch_size)
+def train_step(
+    engine: Engine, state: TrainState, batch: Batch | None = None
+) -> tuple[TrainState, Metrics]:
+    """One optimiser step on `batch` (default: sampled on device for this step). A non-finite
+    loss or gradient freezes the seed at its old state."""
+    if batch is None:
+        batch = engine.task.sample(jax.random.fold_in(state.key, state.step), engine.batch_size)
     (loss, metrics), grads = jax.value_and_grad(functools.partial(loss_fn, engine), has_aux=True)(
         state.params, batch
     )
@@ -47,14 +53,23 @@ def train_step(engine: Engine, state: TrainState) -> tuple[TrainState, Metrics]:
     return new_state, {**metrics, "grad_norm": optax.tree.norm(grads)}
 
 
-def train_chunk(engine: Engine, state: TrainState, num_steps: int) -> tuple[TrainState, Metrics]:
-    """`num_steps` optimiser steps in one lax.scan; returns metrics averaged over the chunk."""
-    state, metrics = jax.lax.scan(lambda s, _: train_step(engine, s), state, None, length=num_steps)
+def train_chunk(
+    engine: Engine, state: TrainState, num_steps: int, batches: Batch | None = None
+) -> tuple[TrainState, Metrics]:
+    """`num_steps` optimiser steps in one lax.scan; returns metrics averaged over the chunk.
+
+    `batches` (host-fed tasks): the chunk's batches stacked on a leading axis of num_steps.
+    """
+    state, metrics = jax.lax.scan(
+        lambda s, b: train_step(engine, s, b), state, batches, length=num_steps
+    )
     return state, jax.tree.map(lambda m: m.mean(0), metrics)
 
 
 def eval_batches(task, eval_cfg) -> Batch:
     """Fixed held-out batches (shared by all seeds), stacked on a leading axis."""
+    if host_fed(task):
+        return jax.device_put(task.eval_batches(eval_cfg.batches, eval_cfg.batch_size))
     keys = jax.random.split(jax.random.key(eval_cfg.seed), eval_cfg.batches)
     return compile_jit(jax.vmap(lambda k: task.sample(k, eval_cfg.batch_size)), keys)(keys)
 
@@ -83,10 +98,17 @@ def _axes(in_axes, n: int) -> tuple:
     return tuple(in_axes) if isinstance(in_axes, tuple | list) else (in_axes,) * n
 
 
-def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: int):
-    """The jitted, ahead-of-time compiled chunk for a given number of steps."""
-    fn = over_seeds(lambda s: train_chunk(engine, s, num_steps), num_seeds)
-    return compile_jit(fn, state, donate_argnums=0)
+def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: int, batches=None):
+    """The jitted, ahead-of-time compiled chunk for a given number of steps.
+
+    Host-fed tasks: `batches` (arrays or shapes) are each seed's stacked batches [S, K, ...];
+    the compiled chunk is then called as chunk(state, batches).
+    """
+    if batches is None:
+        fn = over_seeds(lambda s: train_chunk(engine, s, num_steps), num_seeds)
+        return compile_jit(fn, state, donate_argnums=0)
+    fn = over_seeds(lambda s, b: train_chunk(engine, s, num_steps, b), num_seeds)
+    return compile_jit(fn, state, batches, donate_argnums=0)
 
 
 def compile_eval(engine: Engine, state: TrainState, batches: Batch, num_seeds: int):

@@ -19,11 +19,14 @@ import numpy as np
 from seqlab import config as config_lib
 from seqlab.models.sizing import built_size
 from seqlab.registry import TASKS
+from seqlab.tasks.base import host_fed
 from seqlab.track.base import Multiplexer
 from seqlab.track.jsonl import JsonlWriter
 from seqlab.train import loop
 from seqlab.train import summary as summary_lib
 from seqlab.train.checkpoint import Checkpointer, load_params
+from seqlab.train.evaluation import EVAL, EVAL_LENGTH, ROW_KEYS, Evaluations, metric_rows
+from seqlab.train.feed import Feeder
 from seqlab.train.optim import make_optimizer
 from seqlab.train.progress import Progress
 from seqlab.train.rundir import (
@@ -32,7 +35,6 @@ from seqlab.train.rundir import (
     SUMMARY,
     acquire_lock,
     check_writable,
-    finite_or_none,
     read_json,
     truncate_metrics,
     write_json_atomic,
@@ -94,23 +96,6 @@ def _norm(v):
 def next_boundary(step: int, cfg) -> int:
     intervals = (cfg.train.chunk, cfg.eval.every, cfg.checkpoint.every)
     return min([cfg.train.steps] + [(step // n + 1) * n for n in intervals])
-
-
-def _rows(metrics: dict, step: int, split: str, seeds: list[int], elapsed: float) -> list[dict]:
-    host = jax.device_get(metrics)
-    now = time.time()
-    rows = []
-    for i, seed in enumerate(seeds):
-        row = {
-            "step": step,
-            "seed": seed,
-            "split": split,
-            "elapsed": round(elapsed, 3),
-            "time": now,
-        }
-        row.update({k: finite_or_none(float(np.asarray(v)[i])) for k, v in host.items()})
-        rows.append(row)
-    return rows
 
 
 def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | None = None) -> dict:
@@ -181,25 +166,22 @@ def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_par
         "seeds": records,
         "throughput": {},
     }
-    batches = loop.eval_batches(task, cfg.eval)
     t_start = time.perf_counter()
     elapsed = lambda: elapsed_before + time.perf_counter() - t_start  # noqa: E731
-    compile_s = {}
-    t0 = time.perf_counter()
-    evaluate = loop.compile_eval(engine, state, batches, len(seeds))
-    compile_s["eval"] = time.perf_counter() - t0
+    evaluations = Evaluations(cfg, engine, state, len(seeds))
+    compile_s = dict(evaluations.compile_s)
     chunks: dict[int, object] = {}
+    feeder = Feeder(task, seeds, cfg.train.batch_size) if host_fed(task) else None
     meter = Progress(cfg.train.steps, enabled=progress)
     timed_steps, timed_s = 0, 0.0
 
     def run_eval(step: int) -> str:
-        metrics = evaluate(state.params, batches)
-        rows = _rows(metrics, step, "eval", seeds, elapsed())
+        rows = evaluations.rows(state.params, step, seeds, elapsed())
         for r in rows:
             _replay(records, seeds, r, spec.solved)
         out.write(rows)
         name = spec.solved.metric
-        live = [r[name] for r in rows if r[name] is not None]
+        live = [r[name] for r in rows if r["split"] == EVAL and r[name] is not None]
         return f"eval {name} {np.mean(live):.4g}" if live else ""
 
     try:
@@ -208,16 +190,22 @@ def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_par
             run_eval(0)
         while step < cfg.train.steps:
             k = next_boundary(step, cfg) - step
+            t0 = time.perf_counter()
+            batches = () if feeder is None else (feeder.get(step, k),)
+            fed_s = time.perf_counter() - t0
             if k not in chunks:
                 t0 = time.perf_counter()
-                chunks[k] = loop.compile_chunk(engine, state, k, len(seeds))
+                chunks[k] = loop.compile_chunk(engine, state, k, len(seeds), *batches)
                 compile_s[f"chunk{k}"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            state, metrics = chunks[k](state)
+            state, metrics = chunks[k](state, *batches)  # dispatched; runs while we go on
+            if feeder is not None and step + k < cfg.train.steps:
+                feeder.prefetch(step + k, next_boundary(step + k, cfg) - step - k)
             metrics = jax.block_until_ready(metrics)
-            timed_steps, timed_s = timed_steps + k, timed_s + time.perf_counter() - t0
+            timed_s += fed_s + time.perf_counter() - t0
+            timed_steps += k
             step += k
-            train_rows = _rows(metrics, step, "train", seeds, elapsed())
+            train_rows = metric_rows(metrics, step, "train", seeds, elapsed())
             for rec, d in zip(records, np.asarray(jax.device_get(state.diverged_at)), strict=True):
                 if d:
                     summary_lib.record_divergence(rec, int(d))
@@ -253,16 +241,20 @@ def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_par
     finally:
         out.close()
         checkpointer.close()
+        if feeder is not None:
+            feeder.close()
 
 
 def _replay(records: list[dict], seeds: list[int], row: dict, criterion) -> None:
     """Folds an eval row (new, or read back from metrics.jsonl on resume) into the records."""
-    if row.get("split") != "eval":
+    if row.get("split") not in (EVAL, EVAL_LENGTH):
         return
-    metrics = {
-        k: v for k, v in row.items() if k not in ("step", "seed", "split", "elapsed", "time")
-    }
-    summary_lib.record_eval(records[seeds.index(row["seed"])], row["step"], metrics, criterion)
+    metrics = {k: v for k, v in row.items() if k not in ROW_KEYS}
+    record = records[seeds.index(row["seed"])]
+    if row["split"] == EVAL:
+        summary_lib.record_eval(record, row["step"], metrics, criterion)
+    else:
+        summary_lib.record_length_eval(record, row["length"], row["step"], metrics, criterion)
 
 
 def _throughput(steps: int, seconds: float, cfg, spec, compile_s: dict) -> dict:

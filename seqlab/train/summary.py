@@ -19,8 +19,23 @@ def new_seed_record(seed: int) -> dict:
 
 def record_eval(record: dict, step: int, metrics: dict, criterion: Criterion) -> None:
     """Folds one evaluation (at `step`) into a seed's record."""
-    if record["diverged_at"] is not None:
-        return
+    if record["diverged_at"] is None:
+        _fold(record, step, metrics, criterion)
+
+
+def record_length_eval(
+    record: dict, length: int, step: int, metrics: dict, criterion: Criterion
+) -> None:
+    """Folds an evaluation at another task length into `record["lengths"][str(length)]`:
+    final (with final_step), best, best_step and solved_at, as at the training length."""
+    if record["diverged_at"] is None:
+        at = record.setdefault("lengths", {}).setdefault(
+            str(length), {"final": {}, "best": {}, "best_step": {}, "solved_at": None}
+        )
+        _fold(at, step, metrics, criterion)
+
+
+def _fold(record: dict, step: int, metrics: dict, criterion: Criterion) -> None:
     record["final"] = dict(metrics)
     record["final_step"] = step
     for name, value in metrics.items():
