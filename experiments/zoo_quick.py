@@ -35,6 +35,9 @@ COMMON = {
     "eval.batch_size": 256,
     "checkpoint.every": 100,
     "train.seed": [0, 1],
+    # Compiling is most of a 200-step run: compile the training chunk at XLA's CPU level 1
+    # (~30% less compile time, steps up to 8% slower; seqlab/train/compile.py).
+    "train.fast_compile": True,
 }
 
 

@@ -14,13 +14,14 @@ import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from seqlab.tasks.base import Batch, Metrics, TaskSpec, cross_entropy
+if TYPE_CHECKING:  # seqlab.tasks imports the task modules, which import this one
+    from seqlab.tasks.base import Batch, Metrics, TaskSpec
 
 
 @functools.lru_cache(maxsize=16)
@@ -57,9 +58,11 @@ class View:
 
 def stack_batches(batch: Batch, num_batches: int) -> Batch:
     """A batch of num_batches·B examples as num_batches batches on a leading axis."""
-    inputs = np.stack(np.split(batch.inputs, num_batches, axis=1))  # batch axis 1: time-major
-    targets = batch.targets.reshape(num_batches, -1, *batch.targets.shape[1:])
-    return Batch(inputs, targets, batch.lengths.reshape(num_batches, -1))
+    return batch._replace(
+        inputs=np.stack(np.split(batch.inputs, num_batches, axis=1)),  # time-major: batch axis 1
+        targets=batch.targets.reshape(num_batches, -1, *batch.targets.shape[1:]),
+        lengths=batch.lengths.reshape(num_batches, -1),
+    )
 
 
 class RecordTask:
@@ -107,6 +110,8 @@ class RecordTask:
         return self._eval_cache[key]
 
     def loss_and_metrics(self, logits_BC: jax.Array, batch: Batch) -> tuple[jax.Array, Metrics]:
+        from seqlab.tasks.base import cross_entropy
+
         loss = cross_entropy(logits_BC, batch.targets).mean()
         accuracy = (jnp.argmax(logits_BC, -1) == batch.targets).mean()
         return loss, {"loss": loss, "accuracy": accuracy}

@@ -67,9 +67,7 @@ def read_lengths(cfg) -> tuple[int, int]:
 def read_modulus(cfg) -> int:
     v = cfg.modulus
     if not isinstance(v, int) or isinstance(v, bool) or not (v == 0 or v >= 2):
-        raise ValueError(
-            f"task.modulus must be an integer >= 2 (0 = {DEFAULT_MODULUS}), got {v!r}"
-        )
+        raise ValueError(f"task.modulus must be an integer >= 2 (0 = {DEFAULT_MODULUS}), got {v!r}")
     return v or DEFAULT_MODULUS
 
 

@@ -1,10 +1,12 @@
 """Ahead-of-time compilation with the project's XLA options.
 
-On CPU, XLA's default backend optimisation level (3) compiles a run's programs about 30%
-slower than level 1, and the programs run no faster: their time goes to matmul library calls
-that are compiled already (measured for every zoo model: benchmarks/compile_level.py,
-BENCHMARKS.md). Compiling is most of a short run's time (the demo sweep's), so seqlab compiles
-CPU programs at level 1. `xla_backend_optimization_level` in XLA_FLAGS, or
+On CPU, XLA's default backend optimisation level (3) compiles a program about 30% slower than
+level 1 (benchmarks/compile_level.py, BENCHMARKS.md), and what level 3 buys at run time is small:
+most of a step's time goes to matmul library calls that are compiled already; the measured
+training steps ran 0-8% faster at level 3. So the programs that run once or rarely (the initial
+state, the evaluation) are compiled at level 1 on CPU, and the training chunk is too when the
+run asks for it (`train.fast_compile`: short runs such as the demo sweep, where compiling is
+most of the time). `xla_backend_optimization_level` in XLA_FLAGS, or
 JAX_DISABLE_MOST_OPTIMIZATIONS (which the test suite sets), takes precedence.
 """
 
@@ -15,19 +17,20 @@ from collections.abc import Callable
 
 import jax
 
-CPU_BACKEND_LEVEL = 1
+FAST_CPU_LEVEL = 1
 
 
-def compiler_options() -> dict[str, int]:
-    """The XLA options seqlab compiles with on this backend (none where XLA's default rules)."""
+def compiler_options(fast: bool = True) -> dict[str, int]:
+    """The XLA options to compile with: `fast` picks level 1 on CPU unless chosen elsewhere."""
     chosen_elsewhere = "xla_backend_optimization_level" in os.environ.get(
         "XLA_FLAGS", ""
     ) or jax.config.read("jax_disable_most_optimizations")
-    if jax.default_backend() != "cpu" or chosen_elsewhere:
+    if not fast or jax.default_backend() != "cpu" or chosen_elsewhere:
         return {}
-    return {"xla_backend_optimization_level": CPU_BACKEND_LEVEL}
+    return {"xla_backend_optimization_level": FAST_CPU_LEVEL}
 
 
-def compile_jit(fn: Callable, *args, **jit_kwargs) -> jax.stages.Compiled:
-    """`jax.jit(fn, **jit_kwargs)` compiled for `args` (arrays or shape structs) now."""
-    return jax.jit(fn, **jit_kwargs).lower(*args).compile(compiler_options())
+def compile_jit(fn: Callable, *args, fast: bool = True, **jit_kwargs) -> jax.stages.Compiled:
+    """`jax.jit(fn, **jit_kwargs)` compiled for `args` (arrays or shape structs) now;
+    `fast`: see `compiler_options`."""
+    return jax.jit(fn, **jit_kwargs).lower(*args).compile(compiler_options(fast))

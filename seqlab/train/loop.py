@@ -106,9 +106,9 @@ def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: 
     """
     if batches is None:
         fn = over_seeds(lambda s: train_chunk(engine, s, num_steps), num_seeds)
-        return compile_jit(fn, state, donate_argnums=0)
+        return compile_jit(fn, state, fast=engine.fast_compile, donate_argnums=0)
     fn = over_seeds(lambda s, b: train_chunk(engine, s, num_steps, b), num_seeds)
-    return compile_jit(fn, state, batches, donate_argnums=0)
+    return compile_jit(fn, state, batches, fast=engine.fast_compile, donate_argnums=0)
 
 
 def compile_eval(engine: Engine, state: TrainState, batches: Batch, num_seeds: int):

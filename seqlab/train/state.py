@@ -36,6 +36,7 @@ class Engine(NamedTuple):
     task: Task
     tx: optax.GradientTransformation
     batch_size: int
+    fast_compile: bool = False  # the training chunk at XLA's CPU level 1 (seqlab.train.compile)
 
 
 def build_model(model_cfg, spec: TaskSpec, key: jax.Array) -> nnx.Module:

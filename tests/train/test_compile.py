@@ -34,3 +34,20 @@ def test_compiled_program_computes_what_jit_computes(optimisations_enabled):
     fn = lambda a, b: jnp.tanh(a @ b.T) * 2.0  # noqa: E731
     compiled = compile_lib.compile_jit(fn, x, x)
     assert compiled(x, x) == pytest.approx(jax.jit(fn)(x, x))
+
+
+def test_xla_default_when_not_fast(optimisations_enabled):
+    assert compile_lib.compiler_options(fast=False) == {}
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_training_chunk_compiles_fast_only_when_the_run_asks(monkeypatch, fast):
+    from seqlab.train import loop
+    from tests.conftest import small_config
+    from tests.train.test_engine import setup
+
+    asked = []
+    monkeypatch.setattr(loop, "compile_jit", lambda *a, fast, **kw: asked.append(fast))
+    engine, state = setup(small_config(**{"train.fast_compile": fast}))
+    loop.compile_chunk(engine._replace(fast_compile=fast), state, 2, 1)
+    assert asked == [fast]
