@@ -1,0 +1,48 @@
+"""The zoo trained short and evaluated long: parity (Delétang et al. 2023; xLSTM App. B.1.1)
+and multi-query associative recall (Arora et al. 2023, Zoology).
+
+    seqlab sweep experiments/length_generalisation.py --workdir runs/length_generalisation --jobs 2
+
+- parity: trained on lengths 1..40 (configs/formal.py:parity), evaluated at exactly 40, 64,
+  128 and 256 steps; `seqlab results` reports the rescaled accuracy (`score`: chance 0,
+  perfect 1) at each length.
+- mqar: trained at (length, pairs) = (64, 4) and evaluated with the same 4 pairs at 128 and
+  256 steps; and trained at (256, 16), Zoology's longest point (configs/mqar.py:fast: a
+  512-token vocabulary, which a 2-core CPU can train; the paper's is 8192).
+
+Six models of ~200k parameters (`model.param_budget`, so widths differ), three seeds each,
+trained as one program per model and task. The Transformer uses rotary positions: learned
+positions cannot run past their training length (seqlab refuses eval.lengths for them).
+"""
+
+from seqlab.sweep import product
+
+MODELS = ["lstm", "gru", "slstm", "mlstm", "xlstm[1:1]", "transformer"]
+BLOCKS = {"model.heads": 2, "model.layers": 2, "model.positions": "rotary"}
+SIZE = {"model.param_budget": 200_000, "train.seed": [0, 1, 2]}
+
+
+def per_model(name: str) -> dict:
+    if name in ("mlstm", "xlstm[1:1]", "transformer"):
+        fields = dict(BLOCKS)
+        if name != "transformer":
+            del fields["model.positions"]
+        return fields
+    return {"model.heads": 2} if name == "slstm" else {}
+
+
+def sweep():
+    parity = product(
+        {"config": "configs/formal.py:parity", "model.name": MODELS},
+        {"eval.lengths": [(40, 64, 128, 256)]},
+        SIZE,
+    )
+    mqar = product(
+        {"config": "configs/mqar.py:fast", "model.name": MODELS},
+        [
+            {"task.length": 64, "task.pairs": 4, "eval.lengths": (128, 256)},
+            {"task.length": 256, "task.pairs": 16},
+        ],
+        SIZE,
+    )
+    return [dict(run, **per_model(run["model.name"])) for run in parity + mqar]
