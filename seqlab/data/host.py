@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,14 +46,22 @@ def stream_indices(seed: int, index: int, batch_size: int, n: int) -> np.ndarray
 
 @dataclass(frozen=True)
 class View:
-    """Records [start, start + size) of a random-access source."""
+    """Records [start, start + size) of a random-access source. Each record is decoded once
+    and kept: tfds parses and decodes in Python (an MNIST image ~0.3 ms, its PNG included),
+    which would otherwise cost more than a training step (kept: MNIST ~60 MB, ListOps ~130 MB)."""
 
     source: Any
     start: int
     size: int
+    decoded: dict[int, dict] = field(default_factory=dict, compare=False, repr=False)
 
     def read(self, indices: np.ndarray) -> list[dict]:
-        return self.source.__getitems__([self.start + int(i) for i in indices])
+        keys = [int(i) for i in indices]
+        missing = [i for i in dict.fromkeys(keys) if i not in self.decoded]
+        if missing:
+            records = self.source.__getitems__([self.start + i for i in missing])
+            self.decoded.update(zip(missing, records, strict=True))
+        return [self.decoded[i] for i in keys]
 
 
 def stack_batches(batch: Batch, num_batches: int) -> Batch:

@@ -1,5 +1,7 @@
 """ListOps through tfds: prepare -> tfds.data_source -> task batches; the CLI; the errors."""
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -180,3 +182,12 @@ def test_cli_prepare(tmp_path, capsys):
     assert main(["data", "prepare", "imagenet", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "valid choices: listops, mnist" in err
+
+
+def test_missing_tfds_is_one_line(monkeypatch):
+    from seqlab.data import import_tfds
+
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # import fails
+    with pytest.raises(DataError, match=r"pip install 'seqlab\[data\]'") as e:
+        import_tfds()
+    assert "\n" not in str(e.value)
