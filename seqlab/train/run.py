@@ -103,18 +103,20 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
     workdir = Path(workdir)
     prepare_workdir(cfg, workdir)
     initial_params = warm_start_params(cfg) if cfg.train.init_from else None
+    task = TASKS.get(cfg.task.name)(cfg.task)
+    if host_fed(task):  # the dataset is there and holds the held-out batches: before any write
+        task.eval_batches(cfg.eval.batches, cfg.eval.batch_size)
     workdir.mkdir(parents=True, exist_ok=True)
     lock = acquire_lock(workdir)  # the OS releases it if the process dies
     try:
         if not (workdir / CONFIG).exists():
             write_json_atomic(workdir / CONFIG, cfg.to_dict())
-        return _train_locked(cfg, workdir, progress, writers or [], initial_params)
+        return _train_locked(cfg, task, workdir, progress, writers or [], initial_params)
     finally:
         os.close(lock)
 
 
-def _train_locked(cfg, workdir: Path, progress: bool, writers: list, initial_params) -> dict:
-    task = TASKS.get(cfg.task.name)(cfg.task)
+def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initial_params) -> dict:
     spec = task.spec
     seeds = seed_values(cfg.train)
     tx = make_optimizer(cfg.optim, cfg.train.steps)

@@ -197,3 +197,16 @@ def test_cli_prepares_mnist_from_the_original_files(tmp_path, capsys):
     assert main(["data", "prepare", "mnist", "--data-dir", str(tmp_path / "x"), "--source",
                  str(tmp_path)]) == 2  # fmt: skip
     assert "lacks train-images-idx3-ubyte.gz" in capsys.readouterr().err
+
+
+def test_training_without_the_data_writes_nothing(tmp_path):
+    from seqlab.config import ConfigError
+    from seqlab.train.run import train
+    from tests.conftest import small_config
+
+    missing = tmp_path / "no_data"
+    missing.mkdir()
+    cfg = small_config(**{"task.name": "smnist", "task.length": 784, "task.data_dir": str(missing)})
+    with pytest.raises(ConfigError, match="MNIST is not prepared in"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
