@@ -71,31 +71,37 @@ PY = {
 
 
 def columns(strings, T, fill):
-    """Time-major [T, B] tokens and lengths; steps past a string hold `fill` (not padding)."""
-    out = np.full((T, len(strings)), fill, np.int32)
-    for b, s in enumerate(strings):
-        out[: len(s), b] = s
-    return jnp.asarray(out), jnp.asarray([len(s) for s in strings], jnp.int32)
+    """Time-major [T, B] tokens and lengths; steps past string b repeat the tokens fill[b]
+    (not padding)."""
+    cols = [
+        [*s, *itertools.islice(itertools.cycle(f), T - len(s))]
+        for s, f in zip(strings, fill, strict=True)
+    ]
+    return jnp.asarray(np.array(cols).T, jnp.int32), jnp.asarray(
+        [len(s) for s in strings], jnp.int32
+    )
 
 
 def test_labels_on_the_papers_examples():
-    # Delétang et al.'s docstring examples; the tail past each length is filled with 1s, which
-    # would change every answer if it were read.
+    # Delétang et al.'s docstring examples (and a few more). Each string is followed by filler
+    # that changes its answer if it is read: the check `!= want` with every step counted.
+    def check(labels, strings, T, fill, want):
+        x, n = columns(strings, T, fill)
+        assert labels(x, n).tolist() == want
+        assert (np.asarray(labels(x, jnp.full_like(n, T))) != want).all()
+
     bits = [[1, 0, 1, 0, 1, 0, 0], [0, 1, 1, 1, 1], [1]]
-    x, n = columns(bits, 9, fill=1)
-    assert parity_labels(x, n).tolist() == [1, 0, 1]
+    check(parity_labels, bits, 10, [[1]] * 3, [1, 0, 1])
     bits = [[0, 0, 1, 1, 1, 0], [0, 1, 0, 1, 0, 0, 1], [1], [1, 0]]
-    x, n = columns(bits, 9, fill=1)
-    assert even_pairs_labels(x, n).tolist() == [0, 1, 0, 1]
-    moves = [[1, -1, 0, -1, -1], [1, 1, 1, -1], [-1]]
-    x, n = columns([[a + 1 for a in s] for s in moves], 8, fill=2)
-    assert cycle_labels(x, n, 5).tolist() == [3, 2, 4]
+    check(even_pairs_labels, bits, 9, [[1], [0], [0], [1]], [0, 1, 0, 1])
+    moves = [[1, -1, 0, -1, -1], [1, 1, 1, -1], [-1]]  # left -1, stay 0, right +1
+    cycle = functools.partial(cycle_labels, modulus=5)
+    check(cycle, [[a + 1 for a in s] for s in moves], 8, [[2]] * 3, [3, 2, 4])
     P, M, X = 5, 6, 7  # +, -, * mod 5
     exprs = [[1, P, 2, X, 3], [1, M, 1, M, 1], [0, X, 1, P, 4, X, 3, M, 2], [3], [2, M, 3, X, 4]]
-    x, n = columns(exprs, 11, fill=4)
-    assert evaluate(x, n, 5).tolist() == [2, 4, 0, 3, (2 - 12) % 5]
-    for s, want in zip(exprs, [2, 4, 0, 3, 0], strict=True):
-        assert py_modular(s) == want
+    want = [2, 4, 0, 3, 0]  # 1 + 6, 1 - 1 - 1, 0 + 12 - 2, 3, 2 - 12
+    check(functools.partial(evaluate, modulus=5), exprs, 13, [[P, 1]] * 5, want)  # "+ 1 + 1.."
+    assert [py_modular(s) for s in exprs] == want
 
 
 @pytest.mark.parametrize("name", NAMES)
