@@ -92,9 +92,12 @@ def host_fed(task: Task | HostTask) -> bool:
     return not hasattr(task, "sample")
 
 
+LARGER_IS_BETTER = ("accuracy", "score")  # score: accuracy rescaled so chance is 0
+
+
 def metric_mode(name: str) -> Literal["min", "max"]:
-    """Whether larger values of a metric are better."""
-    return "max" if "accuracy" in name else "min"
+    """Whether larger values of a metric are better (accuracies and scores; losses, errors)."""
+    return "max" if any(word in name for word in LARGER_IS_BETTER) else "min"
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:

@@ -292,3 +292,16 @@ def test_bad_values_name_the_field(name, fields, match):
         cfg.update({"name": name, "length": 40, **{k[5:]: v for k, v in fields.items()}})
         with pytest.raises(ValueError, match=match):
             TASKS.get(name)(cfg)
+
+
+def test_score_is_larger_is_better_so_best_tracks_the_maximum():
+    from seqlab.tasks.base import metric_mode
+    from seqlab.train import summary as summary_lib
+
+    assert metric_mode("score") == metric_mode("accuracy") == "max"
+    assert metric_mode("loss") == "min"
+    task = make("parity")
+    record = summary_lib.new_seed_record(0)
+    for step, score in ((10, 0.2), (20, 0.8), (30, 0.5)):
+        summary_lib.record_eval(record, step, {"score": score}, task.spec.solved)
+    assert record["best"]["score"] == 0.8 and record["best_step"]["score"] == 20
