@@ -96,5 +96,8 @@ def fit_width(cfg, spec: TaskSpec, budget: int, multiple: int) -> int:
 
 def built_size(model_cfg, spec: TaskSpec) -> dict:
     """The width and depth actually built (what summary.json records beside the count)."""
+    from seqlab.registry import MODELS
+
     r = resolve(model_cfg, spec)
-    return {"hidden": r.hidden, "layers": r.layers, "embed_dim": r.embed_dim, "heads": r.heads}
+    size = {"hidden": r.hidden, "layers": r.layers, "embed_dim": r.embed_dim}
+    return size | ({"heads": r.heads} if MODELS.entry(r.name).has_heads else {})

@@ -30,7 +30,8 @@ def _built_instead(df: pd.DataFrame) -> set[str]:
     """Configured size columns that the built size (`built.*`, recorded by every run) replaces:
     `model.hidden` is not what a `model.size=tiny` run built."""
     built = [c for c in df.columns if c.startswith("built.")]
-    if not built or not all(df[c].notna().all() for c in built):
+    always = ("built.hidden", "built.layers")  # every model has them; heads only some
+    if not all(c in df and df[c].notna().all() for c in always):
         return set()
     return {"cfg.model.size"} | {f"cfg.model.{c.removeprefix('built.')}" for c in built}
 

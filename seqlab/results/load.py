@@ -206,7 +206,7 @@ def load(path: str | Path) -> pd.DataFrame:
     criterion_threshold (the task's solved criterion), baseline (the loss of the best
     memoryless predictor: chance level), solved, solved_at, diverged_at, `built.hidden`,
     `built.layers`, `built.embed_dim`, `built.heads` (the size built, after `model.size` and
-    `model.param_budget`),
+    `model.param_budget`; heads NaN for models without heads),
     `final.<metric>` and `best.<metric>` for every metric evaluated, `final@<L>.<metric>` and
     `best@<L>.<metric>` at each other task length L the run evaluated (`eval.lengths`), and
     `cfg.<section>.<key>` for every config field. Metrics a run has not recorded yet are NaN.

@@ -457,3 +457,22 @@ def test_built_size_stands_for_the_configured_size(tmp_path):
     assert group_keys(df) == ["task", "length", "model", "built.hidden"]
     table = aggregate(df)
     assert sorted(table["built.hidden"]) == [32, 64]
+
+
+def test_heads_shown_only_for_models_that_have_them(tmp_path):
+    seeds = copy_seeds([0.5, 0.6], [0.5, 0.6], [None, None])
+    for name, size in (
+        ("lstm", {"hidden": 32, "layers": 1, "embed_dim": 16}),
+        ("mlstm", {"hidden": 32, "layers": 1, "embed_dim": 16, "heads": 2}),
+    ):
+        run = write_run(tmp_path, name, seeds, model=name)
+        summary = json.loads((run / "summary.json").read_text())
+        summary["size"] = size
+        (run / "summary.json").write_text(json.dumps(summary))
+    df = load(tmp_path)
+    assert group_keys(df) == ["task", "length", "model", "built.heads"]
+    out = io.StringIO()
+    results_command.print_tables(tmp_path, "markdown", file=out)
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| model | heads | seeds |")
+    assert rows[1].startswith("| lstm | – | 2 |") and rows[2].startswith("| mlstm | 2 | 2 |")

@@ -35,7 +35,7 @@ def test_run_record(tmp_path):
         "mode": "max",
         "threshold": 0.99,
     }
-    assert on_disk["size"] == {"hidden": 16, "layers": 1, "embed_dim": 8, "heads": 4}
+    assert on_disk["size"] == {"hidden": 16, "layers": 1, "embed_dim": 8}  # an LSTM: no heads
     assert on_disk["throughput"]["tokens_per_s"] > 0
     assert [s["seed"] for s in on_disk["seeds"]] == [0, 1]
     rows, bad = read_metrics(run / "metrics.jsonl")
