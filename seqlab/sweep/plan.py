@@ -14,6 +14,7 @@ section; its directory under the sweep workdir is `<task><length>_<model>_<id[:8
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -66,15 +67,28 @@ def entry_base(index: int, entry: dict, module: ModuleType) -> str:
     return _base_path(base, Path(module.__file__))
 
 
-def resolve_entry(index: int, entry: dict, module: ModuleType) -> ml_collections.ConfigDict:
+def resolve_entry(
+    index: int, entry: dict, module: ModuleType, cache: dict | None = None
+) -> ml_collections.ConfigDict:
+    """The entry's validated config. `cache` (one per sweep) keeps each base file loaded once,
+    and validates once the entries that differ only in `train.seed` (a sweep's seeds)."""
+    cache = {} if cache is None else cache
     base = entry_base(index, entry, module)
     entry = {k: v for k, v in entry.items() if k != "config"}
     where = f"sweep entry {index} {_describe(entry)}"
     try:
-        cfg = config_lib.load(base)
+        if base not in cache:
+            cache[base] = config_lib.load(base).to_dict()
+        cfg = ml_collections.ConfigDict(copy.deepcopy(cache[base]))
+        cfg.lock()
         for key, value in entry.items():
             config_lib.apply_value(cfg, key, tuple(value) if isinstance(value, list) else value)
-        config_lib.validate(cfg)
+        seedless = json.loads(config_lib.to_json(cfg))
+        seedless["train"].pop("seed")
+        key = json.dumps(seedless, sort_keys=True)
+        if cfg.train.seed < 0 or key not in cache:
+            config_lib.validate(cfg)
+            cache[key] = True
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
     return cfg
@@ -88,7 +102,11 @@ def expand(module: ModuleType) -> list[tuple[str, ml_collections.ConfigDict]]:
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ConfigError(f"sweep entry {i} is {entry!r}, not a dict of overrides")
-    return [(entry_base(i, e, module), resolve_entry(i, e, module)) for i, e in enumerate(entries)]
+    cache: dict = {}
+    return [
+        (entry_base(i, e, module), resolve_entry(i, e, module, cache))
+        for i, e in enumerate(entries)
+    ]
 
 
 def _with_seeds(cfg_dict: dict, first: int, count: int) -> dict:

@@ -59,15 +59,16 @@ def test_host_task_is_recognised():
     assert not host_fed(TASKS.get("copy")(cfg.task))
 
 
-def test_host_fed_chunks_equal_device_sampled_chunks():
-    device_engine, device_state = setup(small_config(), seeds=[0, 1])
-    host_engine, host_state = setup(host_config(), seeds=[0, 1])
+@pytest.mark.parametrize("seeds", [[0, 1], [3]])
+def test_host_fed_chunks_equal_device_sampled_chunks(seeds):
+    device_engine, device_state = setup(small_config(), seeds=seeds)
+    host_engine, host_state = setup(host_config(), seeds=seeds)
     device_state, device_metrics = run_chunks(device_engine, device_state, [5, 5])
     chunk = None
     for start in (0, 5):
-        batches = stack_chunk(host_engine.task, [0, 1], start, 5, 8)
-        assert batches.inputs.shape == (2, 5, 28, 8)  # seeds, steps, T+20, batch
-        chunk = chunk or loop.compile_chunk(host_engine, host_state, 5, 2, batches)
+        batches = stack_chunk(host_engine.task, seeds, start, 5, 8)
+        assert batches.inputs.shape == (len(seeds), 5, 28, 8)  # seeds, steps, T+20, batch
+        chunk = chunk or loop.compile_chunk(host_engine, host_state, 5, len(seeds), batches)
         host_state, host_metrics = chunk(host_state, batches)
     for a, b in zip(leaves(device_state), leaves(host_state), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
