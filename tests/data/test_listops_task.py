@@ -139,8 +139,10 @@ def test_too_short_task_length_and_missing_data_are_clear_errors(tiny_dir, tmp_p
 
 
 def test_non_lra_data_warns(tiny_dir):
-    with pytest.warns(UserWarning, match="non-LRA settings"):
-        make(tiny_dir).train_batch(0, 0, 2)
+    with pytest.warns(UserWarning, match="non-LRA settings") as caught:
+        batch = make(tiny_dir).train_batch(0, 0, 2)
+    assert len(caught) == 1 and str(tiny_dir) in str(caught[0].message)
+    assert batch.inputs.shape[1] == 2  # the data are still read
 
 
 def test_data_dir_default(monkeypatch, tmp_path):
