@@ -55,6 +55,8 @@ def base_config() -> ml_collections.ConfigDict:
         unroll=1,
         remat=False,
         hoist_input=False,  # input projection for all steps before the scan
+        checkpoint_every=0,  # > 0: cells keep their carry every K steps, recompute the rest
+        backward="autodiff",  # autodiff | hand: lstm/bilstm's hand-written backward pass
         size="",  # a registered size variant (`seqlab models` lists them): sets hidden, layers
         param_budget=0,  # > 0: choose hidden so the parameter count is within 5% of this
         bidirectional=False,  # recurrent models: each layer runs forward and in reverse
@@ -269,6 +271,7 @@ _CHOICES = {
 
 def validate(cfg: ml_collections.ConfigDict) -> None:
     """Checks names, ranges and choices; raises ConfigError naming the key and valid values."""
+    from seqlab.models.recurrence import BACKWARDS
     from seqlab.models.sequence import NORMS
     from seqlab.registry import MODELS, TASKS, UnknownNameError
 
@@ -277,7 +280,7 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         value = node[leaf]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{key} must be a positive integer, got {value!r}")
-    for key, choices in {**_CHOICES, "model.norm": NORMS}.items():
+    for key, choices in {**_CHOICES, "model.norm": NORMS, "model.backward": BACKWARDS}.items():
         node, leaf = _parent(cfg, key)
         if node[leaf] not in choices:
             raise ConfigError(f"{key} is {node[leaf]!r}; valid choices: {', '.join(choices)}")
@@ -355,6 +358,7 @@ def validate_eval_lengths(cfg, entry, task_entry, spec) -> None:
 def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
     """Checks the model fields against its family's traits, then builds it abstractly."""
     from seqlab.models.sizing import resolve
+    from seqlab.registry import MODELS
 
     name = m.name
     if entry.blocks and (m.residual or m.norm != "none"):
@@ -373,6 +377,16 @@ def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
         )
     if m.param_budget < 0:
         raise ConfigError(f"model.param_budget must be >= 0 (0 = off), got {m.param_budget}")
+    if m.checkpoint_every < 0:
+        raise ConfigError(
+            f"model.checkpoint_every must be >= 0 (0 = off), got {m.checkpoint_every}"
+        )
+    if m.backward == "hand" and not entry.hand_backward:
+        hand = ", ".join(n for n in MODELS.names() if MODELS.entry(n).hand_backward)
+        raise ConfigError(
+            f"model.backward=hand applies to models with a hand-written backward pass ({hand}), "
+            f"not {name!r}; use model.backward=autodiff"
+        )
     if spec.causal and not entry.causal(m):
         raise ConfigError(
             f"model {name!r} as configured sees future inputs, but task {spec.name!r} scores "

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from seqlab.models.cell_layer import CellLayer
+from seqlab.models.lstm_vjp import lstm_sequence
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options, with_fields
 from seqlab.models.sizing import CELL_SIZES
@@ -52,7 +53,7 @@ def lstm_initial_carry(params: Params, batch_size: int):
     return zeros, zeros
 
 
-LSTM_CELL = Cell(lstm_project, lstm_recur, lstm_initial_carry)
+LSTM_CELL = Cell(lstm_project, lstm_recur, lstm_initial_carry, lstm_sequence)
 
 
 class LSTMLayer(CellLayer):
@@ -102,6 +103,7 @@ def lstm_layers(cfg, layer: type[LSTMLayer] = LSTMLayer):
     "LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000)",
     sizes=CELL_SIZES,
     recurrent=True,
+    hand_backward=True,
 )
 def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(cfg, spec, lstm_layers(cfg), rngs=rngs)
@@ -113,6 +115,7 @@ def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     sizes=CELL_SIZES,
     recurrent=True,
     causal=lambda cfg: False,
+    hand_backward=True,
 )
 def make_bilstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     cfg = with_fields(cfg, bidirectional=True)

@@ -34,7 +34,13 @@ MakeLayer = Callable[[int, int, nnx.Rngs], nnx.Module]
 
 
 def scan_options(cfg) -> ScanOptions:
-    return ScanOptions(unroll=cfg.unroll, remat=cfg.remat, hoist_input=cfg.hoist_input)
+    return ScanOptions(
+        unroll=cfg.unroll,
+        remat=cfg.remat,
+        hoist_input=cfg.hoist_input,
+        checkpoint_every=cfg.checkpoint_every,
+        backward=cfg.backward,
+    )
 
 
 def recurrent(cfg, make_direction: Callable[[int, nnx.Rngs], nnx.Module]) -> MakeLayer:
