@@ -107,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from seqlab.devices import use_cpu_cores
     from seqlab.train.rundir import RunLockedError
 
     try:
         args, extra = build_parser().parse_known_args(argv)
+        use_cpu_cores()
         return args.run(args, extra)
     except (ConfigError, RunLockedError) as e:
         print(f"seqlab: error: {e}", file=sys.stderr)

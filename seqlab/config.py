@@ -81,6 +81,7 @@ def base_config() -> ml_collections.ConfigDict:
         seeds=1,
         init_from="",  # a run directory: start from its latest parameters (fresh optimiser)
         fast_compile=False,  # CPU: compile the training chunk faster, run it up to 8% slower
+        seed_strategy="auto",  # auto | vmap | map | devices: how the seeds share one program
     )
     c.optim = dict(
         name="adam",
@@ -257,12 +258,14 @@ MERGES = ("concat", "sum")
 FORGET_GATES = ("sigmoid", "exponential")
 MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
 POSITIONS = ("learned", "sinusoidal", "rotary")
+SEED_STRATEGIES = ("auto", "vmap", "map", "devices")  # seqlab.train.loop.over_seeds
 
 _CHOICES = {
     "model.merge": MERGES,
     "model.forget_gate": FORGET_GATES,
     "model.mlstm_form": MLSTM_FORMS,
     "model.positions": POSITIONS,
+    "train.seed_strategy": SEED_STRATEGIES,
     "optim.name": OPTIMIZERS,
     "optim.schedule": SCHEDULES,
     "track.mode": WANDB_MODES,

@@ -8,6 +8,9 @@ import os
 # dominates this suite on 2 cores) by about 30%. Set before jax is imported; subprocesses that
 # tests start inherit it. Benchmarks never run under it.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+# The CPU as two devices, as the `seqlab` command runs it on a 2-core machine
+# (seqlab.devices): multi-seed programs then spread their seeds over the devices.
+os.environ.setdefault("JAX_NUM_CPU_DEVICES", "2")
 
 import pytest
 

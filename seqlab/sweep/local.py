@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from seqlab import devices
 from seqlab.train.rundir import METRICS, SUMMARY
 
 LOG = "train.log"
@@ -75,6 +77,9 @@ def run_local(
     start = last_beat = time.monotonic()
     durations: list[float] = []
     total = len(pending)
+    # Each job gets its share of the cores as JAX CPU devices (seqlab.devices), unless the
+    # sweep itself was given a device count.
+    cores_per_job = max(1, devices.cpu_device_count() // jobs)
     while pending or running:
         while pending and len(running) < jobs:
             run = pending.pop(0)
@@ -84,6 +89,7 @@ def run_local(
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     preexec_fn=_die_with_parent,
+                    env={**os.environ, devices.ENV: str(cores_per_job)},
                 )
             running[run] = (proc, time.monotonic())
         time.sleep(0.2)

@@ -13,8 +13,11 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 from seqlab.tasks.base import Batch, Metrics, host_fed
 from seqlab.train.compile import compile_jit
@@ -79,10 +82,35 @@ def evaluate(engine: Engine, params, batches: Batch) -> Metrics:
     return jax.tree.map(lambda m: m.mean(0), metrics)
 
 
-def over_seeds(fn: Callable, num_seeds: int, in_axes=0) -> Callable:
-    """fn over a leading seed axis: vmapped for several seeds, indexed for one."""
+def seed_strategy(requested: str) -> str:
+    """`auto`: on a CPU split into several devices (one per core, `seqlab.devices`) the seeds
+    spread over the devices; `vmap` otherwise. Measured on the 2-core CPU (BENCHMARKS.md,
+    benchmarks/seeds.py): one seed's small matmuls leave the second core idle, and a vmapped
+    recurrent matmul becomes a batched matmul that can run slower than the seeds one after
+    another (8 LSTM seeds, H=128: 0.64x), while 8 seeds over 2 devices ran 1.7x (H=128) and
+    2.1x (H=32) faster than one after another."""
+    if requested != "auto":
+        return requested
+    on_cpu_cores = jax.default_backend() == "cpu" and jax.local_device_count() > 1
+    return "devices" if on_cpu_cores else "vmap"
+
+
+def over_seeds(fn: Callable, num_seeds: int, in_axes=0, strategy: str = "vmap") -> Callable:
+    """fn over a leading seed axis (the arguments whose axis is 0; None: shared by all seeds).
+
+    Strategies, all giving each seed exactly its own computation: `vmap` (one batched
+    program), `map` (a lax.map: one seed after another inside the program), `devices` (the
+    seeds split over the local devices, a lax.map on each; padded with copies of the first
+    seeds to a multiple of the device count). One seed is simply indexed.
+    """
     if num_seeds > 1:
-        return jax.vmap(fn, in_axes=in_axes)
+        strategy = seed_strategy(strategy)
+        if strategy == "vmap":
+            return jax.vmap(fn, in_axes=in_axes)
+        mapped = _mapped(fn, in_axes)
+        if strategy == "map" or jax.local_device_count() == 1:
+            return mapped
+        return _over_devices(mapped, num_seeds, in_axes)
 
     def single(*args):
         args = [
@@ -98,6 +126,38 @@ def _axes(in_axes, n: int) -> tuple:
     return tuple(in_axes) if isinstance(in_axes, tuple | list) else (in_axes,) * n
 
 
+def _mapped(fn: Callable, in_axes) -> Callable:
+    def run(*args):
+        axes = _axes(in_axes, len(args))
+        seeded = [a for a, ax in zip(args, axes, strict=True) if ax is not None]
+
+        def one(xs):
+            it = iter(xs)
+            return fn(*[a if ax is None else next(it) for a, ax in zip(args, axes, strict=True)])
+
+        return jax.lax.map(one, seeded)
+
+    return run
+
+
+def _over_devices(mapped: Callable, num_seeds: int, in_axes) -> Callable:
+    devices = jax.local_devices()[:num_seeds]
+    mesh = Mesh(np.array(devices), ("seed",))
+    pad = -num_seeds % len(devices)
+
+    def run(*args):
+        axes = _axes(in_axes, len(args))
+        grow = lambda x: jnp.concatenate([x, x[:pad]]) if pad else x  # noqa: E731
+        args = [
+            a if ax is None else jax.tree.map(grow, a) for a, ax in zip(args, axes, strict=True)
+        ]
+        specs = tuple(P() if ax is None else P("seed") for ax in axes)
+        out = jax.shard_map(mapped, mesh=mesh, in_specs=specs, out_specs=P("seed"), check_vma=False)
+        return jax.tree.map(lambda x: x[:num_seeds], out(*args))
+
+    return run
+
+
 def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: int, batches=None):
     """The jitted, ahead-of-time compiled chunk for a given number of steps.
 
@@ -105,12 +165,21 @@ def compile_chunk(engine: Engine, state: TrainState, num_steps: int, num_seeds: 
     the compiled chunk is then called as chunk(state, batches).
     """
     if batches is None:
-        fn = over_seeds(lambda s: train_chunk(engine, s, num_steps), num_seeds)
+        fn = over_seeds(
+            lambda s: train_chunk(engine, s, num_steps), num_seeds, strategy=engine.seed_strategy
+        )
         return compile_jit(fn, state, fast=engine.fast_compile, donate_argnums=0)
-    fn = over_seeds(lambda s, b: train_chunk(engine, s, num_steps, b), num_seeds)
+    fn = over_seeds(
+        lambda s, b: train_chunk(engine, s, num_steps, b), num_seeds, strategy=engine.seed_strategy
+    )
     return compile_jit(fn, state, batches, fast=engine.fast_compile, donate_argnums=0)
 
 
 def compile_eval(engine: Engine, state: TrainState, batches: Batch, num_seeds: int):
-    fn = over_seeds(lambda p, b: evaluate(engine, p, b), num_seeds, in_axes=(0, None))
+    fn = over_seeds(
+        lambda p, b: evaluate(engine, p, b),
+        num_seeds,
+        in_axes=(0, None),
+        strategy=engine.seed_strategy,
+    )
     return compile_jit(fn, state.params, batches)

@@ -121,7 +121,9 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
     seeds = seed_values(cfg.train)
     tx = make_optimizer(cfg.optim, cfg.train.steps)
     graphdef, state = init_state(cfg.model, task, tx, seeds)
-    engine = Engine(graphdef, task, tx, cfg.train.batch_size, cfg.train.fast_compile)
+    engine = Engine(
+        graphdef, task, tx, cfg.train.batch_size, cfg.train.fast_compile, cfg.train.seed_strategy
+    )
     checkpointer = Checkpointer(workdir / "checkpoints", cfg.checkpoint.keep)
 
     records = [summary_lib.new_seed_record(s) for s in seeds]

@@ -37,6 +37,7 @@ class Engine(NamedTuple):
     tx: optax.GradientTransformation
     batch_size: int
     fast_compile: bool = False  # the training chunk at XLA's CPU level 1 (seqlab.train.compile)
+    seed_strategy: str = "auto"  # how several seeds share a program (loop.over_seeds)
 
 
 def build_model(model_cfg, spec: TaskSpec, key: jax.Array) -> nnx.Module:

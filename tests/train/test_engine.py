@@ -13,11 +13,11 @@ from seqlab.train.state import Engine, init_state, seed_values
 from tests.conftest import small_config
 
 
-def setup(cfg, seeds=None):
+def setup(cfg, seeds=None, strategy="auto"):
     task = TASKS.get(cfg.task.name)(cfg.task)
     tx = make_optimizer(cfg.optim, cfg.train.steps)
     graphdef, state = init_state(cfg.model, task, tx, seeds or seed_values(cfg.train))
-    return Engine(graphdef, task, tx, cfg.train.batch_size), state
+    return Engine(graphdef, task, tx, cfg.train.batch_size, seed_strategy=strategy), state
 
 
 def run_chunks(engine, state, sizes):
@@ -34,16 +34,31 @@ def leaves(state):
     return [np.asarray(x) for x in jax.tree.leaves(state.params)]
 
 
-def test_seed_in_multi_seed_program_equals_single_seed_run():
+@pytest.mark.parametrize("strategy", ["vmap", "map", "devices"])
+def test_seed_in_multi_seed_program_equals_single_seed_run(strategy):
+    """Every way of running seeds together gives each seed its own run. `devices`: three
+    seeds over the suite's two CPU devices (conftest), so the seeds are padded to four."""
+    assert jax.local_device_count() == 2
     cfg = small_config()
-    engine, multi = setup(cfg, seeds=[3, 4, 5])
-    _, single = setup(cfg, seeds=[4])
-    multi, _ = run_chunks(engine, multi, [10])
-    single, _ = run_chunks(engine, single, [10])
+    engine, multi = setup(cfg, seeds=[3, 4, 5], strategy=strategy)
+    _, single = setup(cfg, seeds=[5])
+    chunk = loop.compile_chunk(engine, multi, 10, 3)
+    if strategy == "devices":  # the program really runs on both devices
+        assert len(chunk.input_shardings[0][0].params["layers"][0]["w_hh"].device_set) == 2
+    multi, metrics = chunk(multi)
+    single, single_metrics = run_chunks(engine, single, [10])
+    assert metrics["loss"].shape == (3,)
+    np.testing.assert_allclose(metrics["loss"][2], single_metrics["loss"][0], rtol=2e-5)
     for m, s in zip(leaves(multi), leaves(single), strict=True):
-        np.testing.assert_allclose(m[1], s[0], rtol=2e-5, atol=2e-6)
+        assert m.shape[0] == 3
+        np.testing.assert_allclose(m[2], s[0], rtol=2e-5, atol=2e-6)
     # and the seeds are really different models trained on different batches
     assert not np.allclose(leaves(multi)[0][0], leaves(multi)[0][1])
+
+
+def test_auto_seed_strategy_spreads_seeds_over_cpu_devices():
+    assert loop.seed_strategy("auto") == "devices"  # two CPU devices in the suite
+    assert loop.seed_strategy("vmap") == "vmap"
 
 
 def test_one_chunk_of_k_steps_equals_k_chunks_of_one_step():

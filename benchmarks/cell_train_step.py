@@ -1,8 +1,16 @@
-"""Train-step throughput of a 1-layer LSTM on tokens: seqlab against its peers and a ceiling.
+"""Train-step throughput of a 1-layer LSTM or GRU on tokens: seqlab against its peers and a
+ceiling.
 
 Each contender does forward, backward and an Adam update of the same network (embedding
-10 -> 16, LSTM 16 -> H, linear readout to 10 classes at every step, mean cross-entropy) on
-time-major [T, B] tokens. Run: .venv/bin/python benchmarks/lstm_train_step.py [--quick]
+10 -> 16, one cell layer 16 -> H, linear readout to 10 classes at every step, mean
+cross-entropy) on time-major [T, B] tokens:
+
+    .venv/bin/python benchmarks/cell_train_step.py --cell lstm [--quick]
+    .venv/bin/python benchmarks/cell_train_step.py --cell gru
+
+Peers: flax's `nnx.RNN(OptimizedLSTMCell)` / `nnx.RNN(GRUCell)` and `torch.nn.LSTM` /
+`torch.nn.GRU`. The ceiling: the 3·T dependent (B,H)@(H,G·H) matmuls of a train step (G = 4
+gates for the LSTM, 3 for the GRU) in one scan.
 """
 
 from __future__ import annotations
@@ -53,11 +61,19 @@ class Contender:
     steps: int = 1
 
 
+GATES = {"lstm": 4, "gru": 3}
+PEER_NAMES = {
+    "lstm": ("flax nnx.RNN(OptimizedLSTMCell)", "torch.nn.LSTM"),
+    "gru": ("flax nnx.RNN(GRUCell)", "torch.nn.GRU"),
+}
+
+
 def parse_args() -> argparse.Namespace:
     # --length is T, the steps per sequence (> 20: the copy task adds 20 to its length)
     p = shape_parser(
         __doc__.splitlines()[0], batch=64, length=200, hidden=256, rounds=10, steps_per_round=10
     )
+    p.add_argument("--cell", choices=tuple(GATES), default="lstm")
     args = parse_with_quick(p, QUICK)
     if args.length <= 20:
         p.error("--length must exceed 20 (the copy task adds 20 steps to its length)")
@@ -67,6 +83,7 @@ def parse_args() -> argparse.Namespace:
 def seqlab_setup(args):
     cfg = base_config()
     cfg.lock()
+    apply_value(cfg, "model.name", args.cell)
     apply_value(cfg, "model.hidden", args.hidden)
     apply_value(cfg, "model.embed_dim", EMBED)
     apply_value(cfg, "task.length", args.length - 20)
@@ -104,10 +121,12 @@ def jax_contender(name: str, model: nnx.Module, inputs, targets) -> Contender:
     return Contender(name, run, lower_s + compile_s, init_loss)
 
 
-class FlaxLSTM(nnx.Module):
-    def __init__(self, hidden: int, rngs: nnx.Rngs):
+class FlaxRNN(nnx.Module):
+    def __init__(self, cell_name: str, hidden: int, rngs: nnx.Rngs):
         self.embed = nnx.Embed(VOCAB, EMBED, rngs=rngs)
-        cell = nnx.OptimizedLSTMCell(EMBED, hidden, rngs=rngs)
+        cell_type = nnx.OptimizedLSTMCell if cell_name == "lstm" else nnx.GRUCell
+        cell = cell_type(EMBED, hidden, rngs=rngs)
+        self.lstm_carry = cell_name == "lstm"
         # rngs=False and an explicit zero carry (what the cell's zeros_init gives): the default
         # carry RNG stream is state that jax.value_and_grad through nnx.merge cannot update.
         self.rnn = nnx.RNN(cell, time_major=True, rngs=False)
@@ -116,7 +135,8 @@ class FlaxLSTM(nnx.Module):
 
     def __call__(self, tokens_TB):
         zeros = jnp.zeros((tokens_TB.shape[1], self.hidden))
-        return self.readout(self.rnn(self.embed(tokens_TB), initial_carry=(zeros, zeros)))
+        carry = (zeros, zeros) if self.lstm_carry else zeros
+        return self.readout(self.rnn(self.embed(tokens_TB), initial_carry=carry))
 
 
 def engine_contender(model_cfg, task, batch_size: int) -> Contender:
@@ -133,10 +153,11 @@ def engine_contender(model_cfg, task, batch_size: int) -> Contender:
     return Contender(f"seqlab engine K={ENGINE_K}", run, compile_s, steps=ENGINE_K)
 
 
-def torch_contender(hidden: int, inputs, targets) -> Contender:
+def torch_contender(cell: str, hidden: int, inputs, targets) -> Contender:
     torch.manual_seed(0)
     embed = torch.nn.Embedding(VOCAB, EMBED)
-    lstm = torch.nn.LSTM(EMBED, hidden)  # batch_first=False: time-major like the JAX models
+    rnn_type = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+    lstm = rnn_type(EMBED, hidden)  # batch_first=False: time-major like the JAX models
     readout = torch.nn.Linear(hidden, CLASSES)
     params = [*embed.parameters(), *lstm.parameters(), *readout.parameters()]
     opt = torch.optim.Adam(params, lr=LR)
@@ -155,25 +176,25 @@ def torch_contender(hidden: int, inputs, targets) -> Contender:
         loss_fn().backward()
         opt.step()
 
-    return Contender("torch.nn.LSTM", run, None, init_loss)
+    return Contender(PEER_NAMES[cell][1], run, None, init_loss)
 
 
-def ceiling_contender(batch: int, length: int, hidden: int) -> Contender:
-    """3·T dependent (B,H)@(H,4H) matmuls in one scan: the recurrent FLOPs of a train step
+def ceiling_contender(batch: int, length: int, hidden: int, gates: int) -> Contender:
+    """3·T dependent (B,H)@(H,G·H) matmuls in one scan: the recurrent FLOPs of a train step
     (forward, and two matmuls per step in the backward pass) with almost nothing else."""
     B, H = batch, hidden
 
     def chain(h, R):
         def body(h, _):
-            # Summing the four gate blocks keeps every column of the product live; tanh keeps
-            # h away from denormals, which a plain decay factor would reach in a few steps.
-            return jnp.tanh((h @ R).reshape(B, 4, H).sum(1)), None
+            # Summing the gate blocks keeps every column of the product live; tanh keeps h
+            # away from denormals, which a plain decay factor would reach in a few steps.
+            return jnp.tanh((h @ R).reshape(B, gates, H).sum(1)), None
 
         return jax.lax.scan(body, h, None, length=3 * length)[0]
 
     kh, kr = jax.random.split(jax.random.key(0))
     h = jax.random.normal(kh, (B, H))
-    R = jax.random.normal(kr, (H, 4 * H)) / np.sqrt(H)
+    R = jax.random.normal(kr, (H, gates * H)) / np.sqrt(H)
     lowered, lower_s = timed(lambda: jax.jit(chain).lower(h, R))
     compiled, compile_s = timed(lowered.compile)
 
@@ -190,16 +211,27 @@ def main() -> None:
     batch = task.sample(jax.random.key(0), B)  # one fixed batch for every contender
     inputs, targets = np.asarray(batch.inputs), np.asarray(batch.targets)
 
-    seqlab_model = MODELS.get("lstm")(model_cfg, task.spec, nnx.Rngs(params=0))
-    contenders = [
-        jax_contender("seqlab", seqlab_model, batch.inputs, batch.targets),
+    flax_name, torch_name = PEER_NAMES[args.cell]
+
+    def seqlab_model(**fields):
+        cfg = model_cfg.copy_and_resolve_references()
+        cfg.update(fields)
+        return MODELS.get(args.cell)(cfg, task.spec, nnx.Rngs(params=0))
+
+    inputs_TB, targets_TB = batch.inputs, batch.targets
+    contenders = [jax_contender("seqlab", seqlab_model(), inputs_TB, targets_TB)]
+    if MODELS.entry(args.cell).hand_backward:
+        model = seqlab_model(backward="hand")
+        contenders.append(jax_contender("seqlab backward=hand", model, inputs_TB, targets_TB))
+    flax_model = FlaxRNN(args.cell, H, nnx.Rngs(0))
+    contenders += [
         engine_contender(model_cfg, task, B),
-        jax_contender("flax nnx.RNN", FlaxLSTM(H, nnx.Rngs(0)), batch.inputs, batch.targets),
-        torch_contender(H, inputs, targets),
-        ceiling_contender(B, T, H),
+        jax_contender(flax_name, flax_model, inputs_TB, targets_TB),
+        torch_contender(args.cell, H, inputs, targets),
+        ceiling_contender(B, T, H, GATES[args.cell]),
     ]
     for c in contenders:
-        if c.name in ("seqlab", "flax nnx.RNN") and not np.isfinite(c.init_loss):
+        if c.init_loss is not None and not np.isfinite(c.init_loss):
             raise SystemExit(f"{c.name}: loss at init is {c.init_loss}")
 
     samples = interleaved(
@@ -209,7 +241,7 @@ def main() -> None:
         steps_per_call={c.name: c.steps for c in contenders},
     )
     tokens = {name: B * T / median(s) for name, s in samples.items()}
-    flax_tps, torch_tps = tokens["flax nnx.RNN"], tokens["torch.nn.LSTM"]
+    flax_tps, torch_tps = tokens[flax_name], tokens[torch_name]
     ceiling_tps = tokens["matmul ceiling"]
     results = {
         c.name: {
@@ -243,7 +275,7 @@ def main() -> None:
     ]
     machine = machine_info()
     losses = ", ".join(f"{c.name} {c.init_loss:.4f}" for c in contenders if c.init_loss)
-    print(f"LSTM train step, B={B} T={T} H={H}, {args.rounds} rounds after a warm-up round")
+    print(f"{args.cell} train step, B={B} T={T} H={H}, {args.rounds} rounds after a warm-up")
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}")
     print(f"torch threads {torch.get_num_threads()}; losses at init: {losses}\n")
     print(markdown_table(rows, headers))
@@ -254,7 +286,8 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "results": results,
     }
-    path = write_results("lstm_train_step_quick" if args.quick else "lstm_train_step", payload)
+    name = f"{args.cell}_train_step"
+    path = write_results(f"{name}_quick" if args.quick else name, payload)
     print(f"\nwrote {path}")
 
 
