@@ -36,9 +36,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/lstm_train_step.py
-	$(BIN)/python benchmarks/fused_steps.py
-	$(BIN)/python benchmarks/seeds.py
+	$(BIN)/seqlab bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

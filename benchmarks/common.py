@@ -18,7 +18,10 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# `seqlab bench --results DIR` redirects the JSON results (seqlab.bench.RESULTS_ENV).
+RESULTS = Path(
+    os.environ.get("SEQLAB_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)
 
 
 def _version(package: str) -> str | None:

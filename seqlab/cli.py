@@ -1,4 +1,4 @@
-"""`seqlab train | sweep | results | report | dashboard | data | models | tasks`.
+"""`seqlab train | sweep | results | report | dashboard | data | bench | models | tasks`.
 
 Bad input exits with status 2 and one line on stderr that names the problem and the valid
 choices; nothing is written before the input has been checked.
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", required=True, help="run directory (created, or resumed)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(run=cmd_train)
+    from seqlab.bench import add_parser as add_bench
     from seqlab.data.command import add_parser as add_data
     from seqlab.report.command import add_parsers as add_report
     from seqlab.results.command import add_parser as add_results
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_results(sub)
     add_report(sub)
     add_data(sub)
+    add_bench(sub)
     sub.add_parser("models", help="list the registered models").set_defaults(run=cmd_list("MODELS"))
     sub.add_parser("tasks", help="list the registered tasks").set_defaults(run=cmd_list("TASKS"))
     return parser
