@@ -6,7 +6,8 @@ T=100 after the same number of steps with the same optimiser (configs/zoo.py).
 
 Speed: seqlab's engine (K steps per jitted call, batches sampled on device), forward +
 backward + Adam, B=64, T=100 (copy: 120 steps per sequence); the bidirectional models are
-refused on copy (non-causal), so their speed is taken on adding T=100. Loss: `seqlab train`
+refused on copy (non-causal), so their speed is taken on adding T=100. Memory: XLA's planned
+peak of each compiled training chunk (temporaries + arguments + outputs). Loss: `seqlab train`
 runs of configs/zoo.py:<model>, one seed, evaluated on 4×256 held-out sequences.
 """
 
@@ -79,7 +80,15 @@ def engine_runner(cfg):
     def run():
         box["state"], _ = jax.block_until_ready(compiled(box["state"]))
 
-    return run, compile_s, param_count(state), task.spec.seq_len
+    return run, compile_s, param_count(state), task.spec.seq_len, planned_bytes(compiled)
+
+
+def planned_bytes(compiled) -> int | None:
+    """XLA's planned peak of the compiled chunk: temporaries, arguments and outputs."""
+    m = compiled.memory_analysis()
+    if m is None:  # not every backend reports it
+        return None
+    return m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes
 
 
 def measure_speed(models, args) -> dict:
@@ -87,9 +96,10 @@ def measure_speed(models, args) -> dict:
     for name in models:
         task = speed_task(name)
         cfg = zoo_config(name, task, args.length, {"train.batch_size": args.batch})
-        run, compile_s, params, seq_len = engine_runner(cfg)
+        run, compile_s, params, seq_len, memory = engine_runner(cfg)
         runners[name] = run
         out[name] = {"task": task, "compile_s": compile_s, "params": params, "seq_len": seq_len}
+        out[name]["planned_bytes"] = memory
         print(f"compiled {name} on {task}: {compile_s:.1f} s, {params:,} parameters", flush=True)
     samples = interleaved(
         runners, args.rounds, K * args.calls_per_round, steps_per_call=dict.fromkeys(runners, K)
@@ -172,11 +182,12 @@ def main() -> None:
                 else "",
                 fmt(s.get("vs_lstm"), ".2f"),
                 fmt(s.get("compile_s"), ".1f"),
+                fmt(s["planned_bytes"] / 2**20, ",.0f") if s.get("planned_bytes") else "",
                 fmt(l.get("copy", {}).get("loss"), ".4f") if "copy" in l else "",
                 fmt(l.get("adding", {}).get("loss"), ".4f") if "adding" in l else "",
             ]
         )
-    headers = ["model", "params", "train tokens/s", "vs lstm", "compile s"]
+    headers = ["model", "params", "train tokens/s", "vs lstm", "compile s", "memory MiB"]
     headers += [f"copy loss @{args.steps}", f"adding MSE @{args.steps}"]
     machine = machine_info()
     print(f"\nzoo, T={args.length}, B={args.batch}; {machine['cpu']}, {machine['cores']} cores")
