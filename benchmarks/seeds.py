@@ -9,7 +9,7 @@ length 100), batch 32, hidden H. The JAX CPU is split into one device per core f
 batches sampled on device), interleaved in rounds after a warm-up round:
 
 - `one after another`: the one-seed program, called once per seed (compiled once);
-- `vmap`, `map`, `devices`: the S-seed program with `train.seed_strategy` set so
+- `vmap`, `map`, `devices`, `devices-vmap`: the S-seed program with `train.seed_strategy` set so
   (seqlab.train.loop.over_seeds); `auto` picks `devices` on a CPU of several cores.
 
 Reported: compile s of each program, seconds per chunk of all S seeds, and the speed-up over
@@ -47,7 +47,7 @@ from seqlab.train.optim import make_optimizer  # noqa: E402
 from seqlab.train.state import Engine, init_state  # noqa: E402
 
 K = 10
-STRATEGIES = ("vmap", "map", "devices")
+STRATEGIES = ("vmap", "map", "devices", "devices-vmap")
 APART = "one after another"
 
 

@@ -81,7 +81,7 @@ def base_config() -> ml_collections.ConfigDict:
         seeds=1,
         init_from="",  # a run directory: start from its latest parameters (fresh optimiser)
         fast_compile=False,  # CPU: compile the training chunk faster, run it up to 8% slower
-        seed_strategy="auto",  # auto | vmap | map | devices: how the seeds share one program
+        seed_strategy="auto",  # auto | vmap | map | devices | devices-vmap (train.loop.over_seeds)
     )
     c.optim = dict(
         name="adam",
@@ -258,7 +258,7 @@ MERGES = ("concat", "sum")
 FORGET_GATES = ("sigmoid", "exponential")
 MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
 POSITIONS = ("learned", "sinusoidal", "rotary")
-SEED_STRATEGIES = ("auto", "vmap", "map", "devices")  # seqlab.train.loop.over_seeds
+SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
 
 _CHOICES = {
     "model.merge": MERGES,

@@ -101,16 +101,16 @@ def over_seeds(fn: Callable, num_seeds: int, in_axes=0, strategy: str = "vmap") 
     Strategies, all giving each seed exactly its own computation: `vmap` (one batched
     program), `map` (a lax.map: one seed after another inside the program), `devices` (the
     seeds split over the local devices, a lax.map on each; padded with copies of the first
-    seeds to a multiple of the device count). One seed is simply indexed.
+    seeds to a multiple of the device count), `devices-vmap` (split over the devices, vmapped
+    on each). One seed is simply indexed.
     """
     if num_seeds > 1:
         strategy = seed_strategy(strategy)
-        if strategy == "vmap":
-            return jax.vmap(fn, in_axes=in_axes)
-        mapped = _mapped(fn, in_axes)
-        if strategy == "map" or jax.local_device_count() == 1:
-            return mapped
-        return _over_devices(mapped, num_seeds, in_axes)
+        by_vmap = strategy in ("vmap", "devices-vmap")
+        per_device = jax.vmap(fn, in_axes=in_axes) if by_vmap else _mapped(fn, in_axes)
+        if not strategy.startswith("devices") or jax.local_device_count() == 1:
+            return per_device
+        return _over_devices(per_device, num_seeds, in_axes)
 
     def single(*args):
         args = [
@@ -140,7 +140,7 @@ def _mapped(fn: Callable, in_axes) -> Callable:
     return run
 
 
-def _over_devices(mapped: Callable, num_seeds: int, in_axes) -> Callable:
+def _over_devices(per_device: Callable, num_seeds: int, in_axes) -> Callable:
     devices = jax.local_devices()[:num_seeds]
     mesh = Mesh(np.array(devices), ("seed",))
     pad = -num_seeds % len(devices)
@@ -152,7 +152,9 @@ def _over_devices(mapped: Callable, num_seeds: int, in_axes) -> Callable:
             a if ax is None else jax.tree.map(grow, a) for a, ax in zip(args, axes, strict=True)
         ]
         specs = tuple(P() if ax is None else P("seed") for ax in axes)
-        out = jax.shard_map(mapped, mesh=mesh, in_specs=specs, out_specs=P("seed"), check_vma=False)
+        out = jax.shard_map(
+            per_device, mesh=mesh, in_specs=specs, out_specs=P("seed"), check_vma=False
+        )
         return jax.tree.map(lambda x: x[:num_seeds], out(*args))
 
     return run

@@ -34,7 +34,7 @@ def leaves(state):
     return [np.asarray(x) for x in jax.tree.leaves(state.params)]
 
 
-@pytest.mark.parametrize("strategy", ["vmap", "map", "devices"])
+@pytest.mark.parametrize("strategy", ["vmap", "map", "devices", "devices-vmap"])
 def test_seed_in_multi_seed_program_equals_single_seed_run(strategy):
     """Every way of running seeds together gives each seed its own run. `devices`: three
     seeds over the suite's two CPU devices (conftest), so the seeds are padded to four."""
@@ -43,7 +43,7 @@ def test_seed_in_multi_seed_program_equals_single_seed_run(strategy):
     engine, multi = setup(cfg, seeds=[3, 4, 5], strategy=strategy)
     _, single = setup(cfg, seeds=[5])
     chunk = loop.compile_chunk(engine, multi, 10, 3)
-    if strategy == "devices":  # the program really runs on both devices
+    if strategy.startswith("devices"):  # the program really runs on both devices
         assert len(chunk.input_shardings[0][0].params["layers"][0]["w_hh"].device_set) == 2
     multi, metrics = chunk(multi)
     single, single_metrics = run_chunks(engine, single, [10])
