@@ -29,13 +29,14 @@ import torch
 from common import (
     fmt,
     interleaved,
+    jitted_train_step,
     machine_info,
     markdown_table,
     median,
     parse_with_quick,
     shape_parser,
-    spread,
     timed,
+    timing,
     write_results,
 )
 from flax import nnx
@@ -94,31 +95,8 @@ def seqlab_setup(args):
 
 
 def jax_contender(name: str, model: nnx.Module, inputs, targets) -> Contender:
-    """A jitted functional train step: split params, value_and_grad through merge, Adam."""
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    tx = optax.adam(LR)
-
-    def loss_fn(params, rest, inputs, targets):
-        logits = nnx.merge(graphdef, params, rest)(inputs)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
-
-    def step(params, opt_state, rest, inputs, targets):
-        loss, grads = jax.value_and_grad(loss_fn)(params, rest, inputs, targets)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    init_loss = float(jax.jit(loss_fn)(params, rest, inputs, targets))
-    box = {"params": params, "opt_state": tx.init(params)}
-    lowered, lower_s = timed(
-        lambda: jax.jit(step, donate_argnums=(0, 1)).lower(*box.values(), rest, inputs, targets)
-    )
-    compiled, compile_s = timed(lowered.compile)
-
-    def run():
-        out = compiled(box["params"], box["opt_state"], rest, inputs, targets)
-        box["params"], box["opt_state"], _ = jax.block_until_ready(out)
-
-    return Contender(name, run, lower_s + compile_s, init_loss)
+    step = jitted_train_step(model, inputs, targets, LR)
+    return Contender(name, step["run"], step["compile_s"], step["init_loss"])
 
 
 class FlaxRNN(nnx.Module):
@@ -248,10 +226,7 @@ def main() -> None:
             "compile_s": c.compile_s,
             "init_loss": c.init_loss,
             "steps_per_call": c.steps,
-            "seconds_per_step": samples[c.name],
-            "median_s": median(samples[c.name]),
-            "spread_iqr_rel": spread(samples[c.name]),
-            "tokens_per_s": tokens[c.name],
+            **timing(samples[c.name], B * T),
             "vs_flax": tokens[c.name] / flax_tps,
             "vs_torch": tokens[c.name] / torch_tps,
             "of_ceiling": tokens[c.name] / ceiling_tps,

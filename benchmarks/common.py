@@ -116,6 +116,41 @@ def parse_with_quick(p: argparse.ArgumentParser, quick: dict) -> argparse.Namesp
     return args
 
 
+def jitted_train_step(model, inputs, targets, lr: float) -> dict:
+    """A jitted functional train step of an nnx model on one fixed batch: split params,
+    value_and_grad of the mean cross-entropy through merge, Adam; params and optimiser state
+    donated. Returns {run (one step, blocking), compile_s, init_loss, params (count)}."""
+    import jax
+    import optax
+    from flax import nnx
+
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    tx = optax.adam(lr)
+
+    def loss_fn(params, rest, inputs, targets):
+        logits = nnx.merge(graphdef, params, rest)(inputs)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
+
+    def step(params, opt_state, rest, inputs, targets):
+        loss, grads = jax.value_and_grad(loss_fn)(params, rest, inputs, targets)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    init_loss = float(jax.jit(loss_fn)(params, rest, inputs, targets))
+    box = {"params": params, "opt_state": tx.init(params)}
+    lowered, lower_s = timed(
+        lambda: jax.jit(step, donate_argnums=(0, 1)).lower(*box.values(), rest, inputs, targets)
+    )
+    compiled, compile_s = timed(lowered.compile)
+
+    def run():
+        out = compiled(box["params"], box["opt_state"], rest, inputs, targets)
+        box["params"], box["opt_state"], _ = jax.block_until_ready(out)
+
+    count = sum(x.size for x in jax.tree.leaves(params))
+    return {"run": run, "compile_s": lower_s + compile_s, "init_loss": init_loss, "params": count}
+
+
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
@@ -126,6 +161,16 @@ def spread(xs: list[float]) -> float:
         return 0.0
     q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
     return (q3 - q1) / statistics.median(xs)
+
+
+def timing(samples: list[float], tokens_per_step: int) -> dict:
+    """The per-variant numbers every table reports, from its seconds-per-step samples."""
+    return {
+        "seconds_per_step": samples,
+        "median_s": median(samples),
+        "spread_iqr_rel": spread(samples),
+        "tokens_per_s": tokens_per_step / median(samples),
+    }
 
 
 def write_results(name: str, payload: dict) -> Path:

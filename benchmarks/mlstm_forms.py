@@ -32,8 +32,8 @@ from common import (
     median,
     parse_with_quick,
     shape_parser,
-    spread,
     timed,
+    timing,
     write_results,
 )
 from zoo import zoo_config
@@ -126,10 +126,7 @@ def summarise(variants: list[Variant], samples: dict[str, list[float]], batch: i
             "compile_s": v.compile_s,
             "first_chunk_loss": v.first_loss,
             "steps_per_call": v.steps,
-            "seconds_per_step": samples[v.name],
-            "median_s": median(samples[v.name]),
-            "spread_iqr_rel": spread(samples[v.name]),
-            "tokens_per_s": tokens[v.name],
+            **timing(samples[v.name], batch * v.length),
             "vs_recurrent": tokens[v.name] / recurrent[v.length],
         }
         for v in variants

@@ -50,18 +50,17 @@ from importlib import metadata
 
 import jax
 import numpy as np
-import optax
 import torch
 from common import (
     fmt,
     interleaved,
+    jitted_train_step,
     machine_info,
     markdown_table,
     median,
     parse_with_quick,
     shape_parser,
-    spread,
-    timed,
+    timing,
     write_results,
 )
 from flax import nnx
@@ -134,33 +133,9 @@ def copy_task(args):
 
 
 def jax_variant(family: str, name: str, cfg, spec, inputs, targets) -> Variant:
-    """A jitted functional train step: split params, value_and_grad through merge, Adam."""
     model = MODELS.get(cfg.model.name)(cfg.model, spec, nnx.Rngs(params=0))
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    tx = optax.adam(LR)
-
-    def loss_fn(params, rest, inputs, targets):
-        logits = nnx.merge(graphdef, params, rest)(inputs)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
-
-    def step(params, opt_state, rest, inputs, targets):
-        loss, grads = jax.value_and_grad(loss_fn)(params, rest, inputs, targets)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    init_loss = float(jax.jit(loss_fn)(params, rest, inputs, targets))
-    n_params = sum(x.size for x in jax.tree.leaves(params))
-    box = {"params": params, "opt_state": tx.init(params)}
-    lowered, lower_s = timed(
-        lambda: jax.jit(step, donate_argnums=(0, 1)).lower(*box.values(), rest, inputs, targets)
-    )
-    compiled, compile_s = timed(lowered.compile)
-
-    def run():
-        out = compiled(box["params"], box["opt_state"], rest, inputs, targets)
-        box["params"], box["opt_state"], _ = jax.block_until_ready(out)
-
-    return Variant(family, name, run, lower_s + compile_s, init_loss, n_params)
+    step = jitted_train_step(model, inputs, targets, LR)
+    return Variant(family, name, step["run"], step["compile_s"], step["init_loss"], step["params"])
 
 
 # ---------------------------------------------------------------- NX-AI (torch)
@@ -306,10 +281,7 @@ def summarise(variants: list[Variant], samples: dict[str, list[float]], tokens_p
             "compile_s": v.compile_s,
             "init_loss": v.init_loss,
             "params": v.params,
-            "seconds_per_step": samples[v.name],
-            "median_s": median(samples[v.name]),
-            "spread_iqr_rel": spread(samples[v.name]),
-            "tokens_per_s": tokens[v.name],
+            **timing(samples[v.name], tokens_per_step),
             "vs_nxai": tokens[v.name] / peer_tokens[v.family],
         }
         for v in variants
