@@ -37,6 +37,7 @@ from common import (
     shape_parser,
     timed,
     timing,
+    torch_train_step,
     write_results,
 )
 from flax import nnx
@@ -138,7 +139,6 @@ def torch_contender(cell: str, hidden: int, inputs, targets) -> Contender:
     lstm = rnn_type(EMBED, hidden)  # batch_first=False: time-major like the JAX models
     readout = torch.nn.Linear(hidden, CLASSES)
     params = [*embed.parameters(), *lstm.parameters(), *readout.parameters()]
-    opt = torch.optim.Adam(params, lr=LR)
     x = torch.from_numpy(inputs.astype(np.int64))
     y = torch.from_numpy(targets.astype(np.int64)).reshape(-1)
 
@@ -146,14 +146,7 @@ def torch_contender(cell: str, hidden: int, inputs, targets) -> Contender:
         out, _ = lstm(embed(x))
         return torch.nn.functional.cross_entropy(readout(out).reshape(-1, CLASSES), y)
 
-    with torch.no_grad():
-        init_loss = float(loss_fn())
-
-    def run():
-        opt.zero_grad(set_to_none=True)
-        loss_fn().backward()
-        opt.step()
-
+    run, init_loss = torch_train_step(loss_fn, params, LR)
     return Contender(PEER_NAMES[cell][1], run, None, init_loss)
 
 

@@ -163,6 +163,22 @@ def spread(xs: list[float]) -> float:
     return (q3 - q1) / statistics.median(xs)
 
 
+def torch_train_step(loss_fn: Callable, parameters, lr: float) -> tuple[Callable, float]:
+    """(one Adam step of torch's `loss_fn()` over `parameters`, the loss at init)."""
+    import torch
+
+    opt = torch.optim.Adam(parameters, lr=lr)
+    with torch.no_grad():
+        init_loss = float(loss_fn())
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+
+    return run, init_loss
+
+
 def timing(samples: list[float], tokens_per_step: int) -> dict:
     """The per-variant numbers every table reports, from its seconds-per-step samples."""
     return {

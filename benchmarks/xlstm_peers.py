@@ -61,6 +61,7 @@ from common import (
     parse_with_quick,
     shape_parser,
     timing,
+    torch_train_step,
     write_results,
 )
 from flax import nnx
@@ -220,18 +221,11 @@ def torch_variant(family: str, name: str, build, inputs_TB, targets_TB, time_maj
     layout = (lambda a: a) if time_major else (lambda a: a.T)
     x = torch.from_numpy(np.ascontiguousarray(layout(inputs_TB)).astype(np.int64))
     y = torch.from_numpy(np.ascontiguousarray(layout(targets_TB)).astype(np.int64)).reshape(-1)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
 
     def loss_fn():
         return torch.nn.functional.cross_entropy(model(x).reshape(-1, CLASSES), y)
 
-    with torch.no_grad():
-        init_loss = float(loss_fn())
-
-    def run():
-        opt.zero_grad(set_to_none=True)
-        loss_fn().backward()
-        opt.step()
+    run, init_loss = torch_train_step(loss_fn, model.parameters(), LR)
 
     n_params = sum(p.numel() for p in model.parameters())
     return Variant(family, name, run, None, init_loss, n_params, peer=True)
