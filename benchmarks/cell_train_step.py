@@ -16,8 +16,6 @@ gates for the LSTM, 3 for the GRU) in one scan.
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,7 +246,6 @@ def main() -> None:
     print(f"torch threads {torch.get_num_threads()}; losses at init: {losses}\n")
     print(markdown_table(rows, headers))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "torch_threads": torch.get_num_threads(),

@@ -12,7 +12,9 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -190,9 +192,11 @@ def timing(samples: list[float], tokens_per_step: int) -> dict:
 
 
 def write_results(name: str, payload: dict) -> Path:
+    """results/<name>.json: the exact command that produced it, then `payload`."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    record = {"command": shlex.join([sys.executable, *sys.argv]), **payload}
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return path
 
 

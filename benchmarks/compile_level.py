@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -175,7 +174,6 @@ def main() -> None:
     print(f"\n{machine['cpu']}, {machine['cores']} cores; T={args.length}, B={args.batch}\n")
     print(markdown_table(rows, headers))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "results": results,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import subprocess
 import sys
 
@@ -214,7 +213,6 @@ def main() -> None:
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
     print(table(results, lengths) + first_errors(results))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "results": results,

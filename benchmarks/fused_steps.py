@@ -9,8 +9,6 @@ Run: .venv/bin/python benchmarks/fused_steps.py [--quick]
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 
 import jax
 import optax
@@ -109,7 +107,6 @@ def main() -> None:
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
     print(markdown_table(rows, headers))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "results": results,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shlex
 import subprocess
 import sys
 import time
@@ -143,7 +142,6 @@ def main() -> None:
     print(f"\nlstm on copy, T={args.length}, B={args.batch}, H={args.hidden}; {machine['cpu']}\n")
     print(markdown_table(rows, headers))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "results": results,

@@ -17,8 +17,6 @@ the mean loss of the first chunk, which must agree across forms (same seed, same
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,7 +167,6 @@ def main() -> None:
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
     print(table(results))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "results": results,

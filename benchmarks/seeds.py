@@ -23,8 +23,6 @@ from seqlab.devices import use_cpu_cores
 use_cpu_cores()  # before JAX starts: one device per core, as `seqlab train` runs
 
 import argparse  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
 
 import jax  # noqa: E402
 from common import (  # noqa: E402
@@ -142,7 +140,6 @@ def main() -> None:
     )
     print(markdown_table(rows, headers))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": {**machine, "jax_devices": jax.local_device_count()},
         "results": results,

@@ -42,8 +42,6 @@ Reported: compile s (JAX: lower + compile), median ms/step, spread (IQR / median
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -321,7 +319,6 @@ def main() -> None:
     print(f"losses at init: {losses}\n")
     print(table(results))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "xlstm_version": metadata.version("xlstm"),

@@ -14,8 +14,6 @@ runs of configs/zoo.py:<model>, one seed, evaluated on 4×256 held-out sequences
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 import tempfile
 import traceback
 from pathlib import Path
@@ -194,7 +192,6 @@ def main() -> None:
     print(f"devices: {jax.devices()}\n")
     print(markdown_table(rows, headers))
     payload = {
-        "command": shlex.join([sys.executable, *sys.argv]),
         "args": vars(args),
         "machine": machine,
         "backend": jax.default_backend(),
