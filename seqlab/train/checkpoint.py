@@ -3,7 +3,8 @@
 The state is saved as a flat dict {pytree path: array}, keys as `jax.random.key_data`, and
 restored into the structure of a freshly initialised state of the same config, so any
 optimiser state or model pytree round-trips. A checkpoint that fails to restore (damaged,
-half-deleted) is skipped with a warning in favour of the previous one.
+half-deleted) is skipped with a warning in favour of the previous one; one of another layout
+(another seqlab version's optimiser state, say) stops the run with a one-line error.
 """
 
 from __future__ import annotations
@@ -42,12 +43,31 @@ def load_params(run_dir: Path, like: TrainState) -> Any:
         raise ConfigError(f"train.init_from {str(run_dir)!r} holds no checkpoints")
     checkpointer = Checkpointer(Path(run_dir) / "checkpoints", keep=1_000_000)
     try:
-        restored = checkpointer.restore_latest(like, delete_damaged=False)
+        restored = checkpointer.restore_latest(like, delete_damaged=False, part="params")
     finally:
         checkpointer.close()
     if restored is None:
         raise ConfigError(f"train.init_from {str(run_dir)!r} has no checkpoint that restores")
     return restored[0].params
+
+
+def _check_layout(stored: dict[str, np.ndarray], expected: dict[str, Any], where: str) -> None:
+    """ConfigError unless `stored` holds every expected array with its shape and dtype."""
+    missing = sorted(expected.keys() - stored.keys())
+    if missing:
+        unexpected = sorted(stored.keys() - expected.keys())
+        raise ConfigError(
+            f"{where} stores a training state laid out differently from this version of "
+            f"seqlab's (missing {', '.join(missing[:2])}; has {', '.join(unexpected[:2])}): "
+            "resume it with the seqlab version that wrote it, or train in a new workdir"
+        )
+    for k, want in expected.items():
+        got = stored[k]
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise ConfigError(
+                f"{where} stores {k} as {got.dtype}{list(got.shape)}, this config builds "
+                f"{want.dtype}{list(want.shape)}: it was written for another model"
+            )
 
 
 class Checkpointer:
@@ -56,6 +76,7 @@ class Checkpointer:
         self.manager = ocp.CheckpointManager(
             Path(directory).absolute(), options=options, item_names=("state", "meta")
         )
+        self.directory = Path(directory)
 
     def save(self, state: TrainState, meta: dict) -> None:
         step = int(jax.device_get(state.step).reshape(-1)[0])
@@ -69,24 +90,27 @@ class Checkpointer:
         self.manager.wait_until_finished()
 
     def restore_latest(
-        self, like: TrainState, delete_damaged: bool = True
+        self, like: TrainState, delete_damaged: bool = True, part: str = ""
     ) -> tuple[TrainState, dict] | None:
         """The newest checkpoint that restores, or None when there is none.
 
-        A checkpoint that fails to restore is deleted (unless `delete_damaged` is False), so
-        that training can save that step again.
+        A checkpoint that cannot be read is deleted (unless `delete_damaged` is False), so that
+        training can save that step again. One that reads but holds a state of another layout
+        or shapes (written by another seqlab version, or for another model) is a ConfigError,
+        and is kept. `part` ("params"): only that field of the state is checked and restored,
+        the rest of `like` is returned as it is.
         """
         self.manager.reload()
-        template = {k: ocp.utils.to_shape_dtype_struct(v) for k, v in _flatten(like).items()}
+        template = _flatten(like)
+        expected = {k: v for k, v in template.items() if k.startswith(f".{part}")}
         for step in sorted(self.manager.all_steps(), reverse=True):
             try:
                 restored = self.manager.restore(
                     step,
                     args=ocp.args.Composite(
-                        state=ocp.args.StandardRestore(template), meta=ocp.args.JsonRestore()
+                        state=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore()
                     ),
                 )
-                return _unflatten(restored["state"], like), dict(restored["meta"])
             except Exception as e:
                 warnings.warn(
                     f"checkpoint at step {step} could not be restored ({type(e).__name__}: "
@@ -96,6 +120,11 @@ class Checkpointer:
                 )
                 if delete_damaged:
                     self.manager.delete(step)
+                continue
+            stored = restored["state"]
+            _check_layout(stored, expected, f"the checkpoint at step {step} in {self.directory}")
+            flat = {k: stored[k] if k in expected else v for k, v in template.items()}
+            return _unflatten(flat, like), dict(restored["meta"])
         return None
 
     def close(self) -> None:

@@ -168,3 +168,30 @@ def test_clipping_and_schedules():
     sched = make_schedule(cfg.optim, 60)
     assert float(sched(2)) == pytest.approx(cfg.optim.lr / 2)
     assert float(sched(50)) == pytest.approx(cfg.optim.lr)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
+def test_flat_optimizer_equals_the_chain_on_each_array(name):
+    """make_optimizer runs on the raveled parameters; its updates are the per-array chain's."""
+    o = {"optim.name": name, "optim.clip_norm": 1.0, "optim.momentum": 0.9, "optim.lr": 0.1}
+    cfg = small_config(**o, **{"optim.weight_decay": 0.1})
+    flat = make_optimizer(cfg.optim, 100)
+    rule = {
+        "adam": lambda: optax.adam(0.1),
+        "adamw": lambda: optax.adamw(0.1, weight_decay=0.1),
+        "rmsprop": lambda: optax.rmsprop(0.1, decay=cfg.optim.decay, momentum=0.9),
+        "sgd": lambda: optax.sgd(0.1, momentum=0.9),
+    }[name]()
+    reference = optax.chain(optax.clip_by_global_norm(1.0), rule)
+    keys = jax.random.split(jax.random.key(0), 2)
+    params = {"w": jax.random.normal(keys[0], (3, 4)), "b": jax.random.normal(keys[1], (4,))}
+    states = [flat.init(params), reference.init(params)]
+    assert all(x.ndim <= 1 for x in jax.tree.leaves(states[0]))  # vectors, not one per array
+    for i in range(3):
+        grads = jax.tree.map(lambda p, i=i: jnp.sin(p * (i + 1)) * 3, params)
+        (u_flat, states[0]), (u_ref, states[1]) = (
+            tx.update(grads, s, params) for tx, s in zip((flat, reference), states, strict=True)
+        )
+        for a, b in zip(jax.tree.leaves(u_flat), jax.tree.leaves(u_ref), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        params = optax.apply_updates(params, u_ref)

@@ -87,6 +87,19 @@ def test_existing_run_with_other_config_is_refused(tmp_path):
         train(small_config(**{"train.steps": 20, "model.hidden": 8}), tmp_path / "run")
 
 
+def test_run_written_before_an_option_existed_resumes(tmp_path):
+    """A config.json without a field seqlab gained later reads as that field's default."""
+    train(small_config(**{"train.steps": 20}), tmp_path / "run", progress=False)
+    stored_path = tmp_path / "run" / "config.json"
+    stored = json.loads(stored_path.read_text())
+    del stored["model"]["checkpoint_every"]
+    stored_path.write_text(json.dumps(stored))
+    summary = train(small_config(**{"train.steps": 40}), tmp_path / "run", progress=False)
+    assert summary["step"] == 40 and summary["status"] == "completed"
+    with pytest.raises(ConfigError, match=r"differs in model\.checkpoint_every"):
+        train(small_config(**{"train.steps": 40, "model.checkpoint_every": 5}), tmp_path / "run")
+
+
 def test_more_steps_extend_a_run_with_a_constant_schedule(tmp_path):
     train(small_config(**{"train.steps": 20}), tmp_path / "run", progress=False)
     summary = train(small_config(**{"train.steps": 40}), tmp_path / "run", progress=False)
