@@ -109,12 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from seqlab.compile_cache import use_compilation_cache
     from seqlab.devices import use_cpu_cores
     from seqlab.train.rundir import RunLockedError
 
     try:
         args, extra = build_parser().parse_known_args(argv)
         use_cpu_cores()
+        use_compilation_cache()
         return args.run(args, extra)
     except (ConfigError, RunLockedError) as e:
         print(f"seqlab: error: {e}", file=sys.stderr)

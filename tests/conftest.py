@@ -11,6 +11,8 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 # The CPU as two devices, as the `seqlab` command runs it on a 2-core machine
 # (seqlab.devices): multi-seed programs then spread their seeds over the devices.
 os.environ.setdefault("JAX_NUM_CPU_DEVICES", "2")
+# No compiled programs from earlier runs (seqlab.compile_cache): each test compiles its own.
+os.environ.setdefault("SEQLAB_COMPILATION_CACHE", "off")
 
 import pytest
 
