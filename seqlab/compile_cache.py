@@ -10,15 +10,22 @@ the device, and writes entries atomically, so several processes may share the di
 Kept: programs whose XLA compile took at least MIN_COMPILE_S; beyond MAX_BYTES the least
 recently used go.
 
-Where: `SEQLAB_COMPILATION_CACHE` (a directory; `off` disables it), else
-`$XDG_CACHE_HOME/seqlab/jax` (by default `~/.cache/seqlab/jax`). A cache directory already
-given to JAX (JAX_COMPILATION_CACHE_DIR) wins. A library user who wants the same calls
+Where: under `SEQLAB_COMPILATION_CACHE` (a directory; `off` disables it), else under
+`$XDG_CACHE_HOME/seqlab/jax` (by default `~/.cache/seqlab/jax`), in a subdirectory named after
+this machine and jaxlib (`machine_key`): an XLA:CPU program is compiled for the host's
+instruction set, and jaxlib's loader of cached CPU programs has rejected, or crashed on,
+entries written by another CPU or another jaxlib, so nodes of a cluster that share a home
+directory, or two installs, keep apart. A cache directory already given to JAX
+(JAX_COMPILATION_CACHE_DIR) wins. A library user who wants the same calls
 `use_compilation_cache()` before compiling.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import platform
 from pathlib import Path
 
 ENV = "SEQLAB_COMPILATION_CACHE"
@@ -27,15 +34,32 @@ MAX_BYTES = 4 * 2**30
 MIN_COMPILE_S = 0.2  # JAX's default, 1 s, leaves out the evaluation programs of small models
 
 
+def machine_key() -> str:
+    """A short name for this machine's CPU (model and instruction-set flags) and jaxlib."""
+    cpu = platform.machine()
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        cpu += fields.get("model name", "") + " " + fields.get("flags", "")
+    digest = hashlib.sha256(cpu.encode()).hexdigest()[:12]
+    return f"jaxlib-{_jaxlib_version()}-cpu-{digest}"
+
+
+def _jaxlib_version() -> str:
+    import jaxlib.version
+
+    return jaxlib.version.__version__
+
+
 def cache_dir() -> Path | None:
     """The directory the `seqlab` command caches compiled programs in; None when off."""
     chosen = os.environ.get(ENV, "").strip()
     if chosen.lower() == OFF:
         return None
     if chosen:
-        return Path(chosen).expanduser()
+        return Path(chosen).expanduser() / machine_key()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "seqlab" / "jax"
+    return Path(base) / "seqlab" / "jax" / machine_key()
 
 
 def use_compilation_cache() -> Path | None:
