@@ -17,6 +17,10 @@ trivial jitted function, so the backend's start-up is not charged to the model, 
   XLA's default level; --fast-compile: level 1 on CPU). Of it, "XLA" is the time XLA's backend
   compiler reported (JAX's backend_compile_duration event), the rest is tracing and lowering.
 
+With --warm-cache each measurement is two fresh processes sharing a new persistent
+compilation cache (seqlab.compile_cache, as the `seqlab` command uses it): the table shows the
+second, which loads what the first compiled; the first is kept in the JSON as "cold".
+
 The target (issue 7): init + chunk under 5 s at T=1000 for every zoo model, not growing with
 T; reported as the ratio of the longest length to the shortest. With --rounds > 1 the medians.
 """
@@ -27,6 +31,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +47,7 @@ from common import (
 )
 from zoo import ZOO, speed_task, zoo_config
 
+from seqlab.compile_cache import MIN_COMPILE_S
 from seqlab.registry import TASKS
 from seqlab.train.loop import compile_chunk
 from seqlab.train.optim import make_optimizer
@@ -73,8 +79,12 @@ class XlaClock:
 
 def child(spec: str) -> None:
     """Measures one model at one length in this (fresh) process; prints one JSON line."""
-    model, length, batch, k, fast_compile = json.loads(spec)
-    jax.config.update("jax_enable_compilation_cache", False)
+    model, length, batch, k, fast_compile, cache = json.loads(spec)
+    if cache:  # --warm-cache: seqlab's persistent cache, in a folder this model and T own
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+    else:
+        jax.config.update("jax_enable_compilation_cache", False)
     overrides = {"train.batch_size": batch, "train.fast_compile": fast_compile}
     cfg = zoo_config(model, speed_task(model), length, overrides)
     task = TASKS.get(cfg.task.name)(cfg.task)
@@ -115,14 +125,28 @@ def in_fresh_process(spec: list, timeout_s: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cold_then_warm(spec: list, timeout_s: int) -> dict:
+    """The warm sample of two fresh processes sharing a new persistent compilation cache: the
+    first compiles and fills it, the second loads; the first's sample is kept as "cold"."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = in_fresh_process([*spec[:-1], cache], timeout_s)
+        if "error" in cold:
+            return cold
+        warm = in_fresh_process([*spec[:-1], cache], timeout_s)
+    return {**warm, "cold": cold}
+
+
 def measure(models: list[str], lengths: list[int], args) -> dict[str, dict[int, list[dict]]]:
     """Every model at every length, once per round; the length order alternates by round."""
     samples = {m: {t: [] for t in lengths} for m in models}
     for r in range(args.rounds):
         for model in models:
             for length in lengths if r % 2 == 0 else lengths[::-1]:
-                spec = [model, length, args.batch, args.k, args.fast_compile]
-                sample = in_fresh_process(spec, args.timeout)
+                spec = [model, length, args.batch, args.k, args.fast_compile, None]
+                if args.warm_cache:
+                    sample = cold_then_warm(spec, args.timeout)
+                else:
+                    sample = in_fresh_process(spec, args.timeout)
                 samples[model][length].append(sample)
                 print(f"round {r + 1}: {model} T={length}: {outcome(sample)}", flush=True)
     return samples
@@ -195,6 +219,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--fast-compile", action="store_true", help="train.fast_compile: XLA CPU level 1"
     )
+    p.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="time a second process that loads the programs from the persistent cache",
+    )
     return parse_with_quick(p, QUICK)
 
 
@@ -208,6 +237,8 @@ def main() -> None:
     results = {m: summarise(samples[m]) for m in models}
     machine = machine_info()
     compile_mode = "fast_compile (XLA CPU level 1)" if args.fast_compile else "XLA default level"
+    if args.warm_cache:
+        compile_mode += "; loaded from a warm persistent compilation cache"
     print(f"\ncompile seconds, fresh process each; B={args.batch}, K={args.k}, one seed;")
     print(f"training chunk: {compile_mode}; median of {args.rounds} round(s)")
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
@@ -218,6 +249,7 @@ def main() -> None:
         "results": results,
     }
     name = "compile_time" + ("_fast" if args.fast_compile else "")
+    name += "_warm" if args.warm_cache else ""
     path = write_results(name + ("_quick" if args.quick else ""), payload)
     print(f"\nwrote {path}")
 
