@@ -2,7 +2,7 @@
 
     x_in, z = split(W_up x)                         (up-projection by model.proj_factor)
     x_c = swish(causal depthwise conv(x_in))        (kernel model.conv_kernel, with bias)
-    q, k = headwise(x_c), v = headwise(x_in)        (block-diagonal, blocks of 4 features)
+    q, k = headwise(x_c), v = headwise(x_in)        (block-diagonal, blocks of 4: block_diagonal)
     ĩ, f̃ = W_i [q; k; v] + b_i, W_f [q; k; v] + b_f   (one scalar per head)
     h = multi-head-norm(mLSTM cell(q, k, v, ĩ, f̃))  (mlstm_forms; model.mlstm_form)
     y = W_down ((h + skip ⊙ x_c) ⊙ swish(z))
@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from seqlab.models import mlstm_forms
+from seqlab.models.block_diagonal import block_diagonal
 from seqlab.models.mlstm_forms import FORMS, MLSTMState, mlstm_sequence, mlstm_step
 from seqlab.models.sequence import SequenceModel
 from seqlab.models.sizing import BLOCK_SIZES
@@ -73,13 +74,6 @@ def causal_conv(x_TBF: jax.Array, w_KF: jax.Array, b_F: jax.Array) -> jax.Array:
     K, T = w_KF.shape[0], x_TBF.shape[0]
     x_pad = jnp.pad(x_TBF, [(K - 1, 0)] + [(0, 0)] * (x_TBF.ndim - 1))
     return sum(w_KF[j] * x_pad[j : j + T] for j in range(K)) + b_F
-
-
-def headwise(x: jax.Array, w_NIO: jax.Array) -> jax.Array:
-    """Block-diagonal linear map: x [..., N·I] -> [..., N·O] with blocks w [N, I, O]."""
-    N, I, O = w_NIO.shape
-    y = jnp.einsum("...ni,nio->...no", x.reshape(*x.shape[:-1], N, I), w_NIO)
-    return y.reshape(*x.shape[:-1], N * O)
 
 
 def head_norm(h: jax.Array, scale: jax.Array) -> jax.Array:
@@ -147,9 +141,9 @@ class MLSTMLayer(nnx.Module):
 
     # The parts shared by the sequence form and the streaming step: [..., F] in any layout.
     def _qkv_gates(self, x_in: jax.Array, x_conv: jax.Array):
-        q = headwise(x_conv, self.q_proj[...])
-        k = headwise(x_conv, self.k_proj[...])
-        v = headwise(x_in, self.v_proj[...])
+        q = block_diagonal(x_conv, self.q_proj[...])
+        k = block_diagonal(x_conv, self.k_proj[...])
+        v = block_diagonal(x_in, self.v_proj[...])
         qkv = jnp.concatenate([q, k, v], -1)
         i, f = self.igate(qkv), self.fgate(qkv)  # [..., NH]
         heads = lambda a: a.reshape(*a.shape[:-1], self.heads, -1)  # noqa: E731
