@@ -12,7 +12,7 @@ over the rows, and the weight gradient is one dense matmul xᵀ·g [N·I, N·O] 
 blocks are kept: no transposed copy at all. The dense matmul does N× the needed arithmetic, but
 it runs at the matmul rate and the rows dominate. Measured on the 2-core CPU, one mLSTM layer's
 forward and backward (T=256, B=64, width 90): 1028 → 871 ms; width 256, T=200: 2222 → 2048 ms
-(benchmarks/README.md, "block-diagonal maps"). Same sums as the einsum, other order: the
+(BENCHMARKS.md, "The mLSTM's block-diagonal q/k/v maps"). Same sums as the einsum, other order: the
 results agree to float32 rounding (tests/models/test_block_diagonal.py).
 """
 
