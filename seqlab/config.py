@@ -168,6 +168,21 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def with_defaults(stored: dict) -> dict:
+    """A stored config (config.json's content) with every field it lacks set to its default.
+
+    A field seqlab added after the run was written counts as its default, so the run keeps
+    its identity (`config_id`) and resumes: a new option's default is the behaviour from before
+    the option existed."""
+
+    def merge(default, value):
+        if isinstance(default, dict) and isinstance(value, dict):
+            return {**default, **{k: merge(default.get(k), v) for k, v in value.items()}}
+        return value
+
+    return merge(base_config().to_dict(), stored)
+
+
 def to_json(cfg: ml_collections.ConfigDict) -> str:
     return json.dumps(cfg.to_dict(), indent=2, sort_keys=True, default=list)
 

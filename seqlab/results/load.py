@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seqlab.config import ConfigError, flatten
+from seqlab.config import ConfigError, flatten, with_defaults
 from seqlab.train.rundir import CONFIG, METRICS, SUMMARY, read_metrics
 
 if TYPE_CHECKING:
@@ -60,9 +60,10 @@ def config_id(cfg: Any) -> str:
 
     `cfg` is a config dict (config.json's content) or a ConfigDict. Keys are sorted, so the
     id does not depend on the order in which the config was built; tuples hash as lists, as
-    they are written to config.json.
+    they are written to config.json. Fields the config lacks count as their defaults
+    (`with_defaults`): a run written before seqlab added an option keeps its id.
     """
-    d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
+    d = with_defaults(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg))
     d = {k: v for k, v in d.items() if k not in IDENTITY_EXCLUDED}
     text = json.dumps(d, sort_keys=True, default=list)
     return hashlib.sha256(text.encode()).hexdigest()

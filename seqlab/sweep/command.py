@@ -8,15 +8,17 @@ ended (completed or diverged), 1 when some failed, 2 for bad input (nothing writ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
 from pathlib import Path
 
 from seqlab.config import ConfigError
+from seqlab.results.load import config_id
 from seqlab.sweep.plan import MANIFEST, PlannedRun, base_configs, load_sweep_file, plan
 from seqlab.sweep.slurm import add_arguments as add_slurm_arguments
-from seqlab.train.rundir import CONFIG, acquire_lock, write_json_atomic
+from seqlab.train.rundir import CONFIG, acquire_lock, read_json, write_json_atomic
 
 EXECUTORS = ("local", "slurm")
 ENDED = ("completed", "diverged")
@@ -65,6 +67,25 @@ def _state(run_dir: Path) -> str:
     return run_status(run_dir) or "new"
 
 
+def _existing_dirs(workdir: Path) -> dict[str, str]:
+    """{config id: directory name} of the runs already in the sweep's workdir."""
+    found: dict[str, str] = {}
+    for run_dir in sorted(workdir.iterdir()) if workdir.is_dir() else ():
+        try:
+            found.setdefault(config_id(read_json(run_dir / CONFIG)), run_dir.name)
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue  # not a run directory
+    return found
+
+
+def _in_existing_dirs(runs: list[PlannedRun], workdir: Path) -> list[PlannedRun]:
+    """Runs already in the workdir keep their directory, found by config id, not by name: a
+    run written by an older seqlab (whose config lacks fields added since, so its directory
+    name holds another hash) is resumed or skipped, not trained again."""
+    existing = _existing_dirs(workdir)
+    return [dataclasses.replace(r, dir=existing.get(r.id, r.dir)) for r in runs]
+
+
 def _manifest(args, runs: list[PlannedRun]) -> dict:
     """sweep.json: the plan, and the base configs that `seqlab report` shows runs against."""
     return {
@@ -107,6 +128,7 @@ def run(args, extra) -> int:
         except ValueError as e:
             raise ConfigError(str(e)) from None
     workdir = Path(args.workdir)
+    runs = _in_existing_dirs(runs, workdir)
     seeds = sum(len(r.seeds) for r in runs)
     if args.dry_run:
         for r in runs:

@@ -43,15 +43,12 @@ from seqlab.train.state import Engine, init_state, param_count, seed_values, sta
 
 
 def prepare_workdir(cfg, workdir: Path) -> None:
-    """Checks (before writing anything) that `workdir` is new or holds this same config.
-
-    A field the stored config lacks (added to seqlab after the run was written) counts as its
-    default: a new option's default keeps the behaviour from before the option existed."""
+    """Checks (before writing anything) that `workdir` is new or holds this same config
+    (a field the stored one lacks counts as its default: `config_lib.with_defaults`)."""
     check_writable(workdir)
     existing = Path(workdir) / CONFIG
     if existing.exists():
-        defaults = config_lib.flatten(config_lib.base_config().to_dict())
-        stored = {**defaults, **config_lib.flatten(read_json(existing))}
+        stored = config_lib.flatten(config_lib.with_defaults(read_json(existing)))
         wanted = config_lib.flatten(cfg.to_dict())
         differ = sorted(
             k for k in stored.keys() | wanted.keys() if _norm(stored.get(k)) != _norm(wanted.get(k))

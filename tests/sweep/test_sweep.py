@@ -112,6 +112,15 @@ def test_ids_ignore_tracking_and_are_stable(tmp_path):
     assert a.id == b.id != c[0].id
 
 
+def test_a_field_added_later_keeps_the_id(tmp_path):
+    run = plan(load_sweep_file(sweep_file(tmp_path, "[TINY]")))[0]
+    older = json.loads(json.dumps(run.config))
+    del older["train"]["seed_strategy"], older["model"]["backward"]  # as an older seqlab wrote
+    assert config_id(older) == run.id
+    older["model"]["hidden"] = 9
+    assert config_id(older) != run.id
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
@@ -196,6 +205,27 @@ def test_sweep_runs_then_skips_completed_and_retries_failed_only_when_asked(tmp_
     retried = run_sweep(path, workdir, "--retry-failed")
     assert retried.returncode == 0 and "1 to train" in retried.stdout
     assert_each_run_complete_once(workdir, 2)
+
+
+def test_runs_written_by_an_older_seqlab_are_found_by_id_not_by_name(tmp_path):
+    path = sweep_file(tmp_path, "[TINY]")
+    workdir = tmp_path / "sweep"
+    assert run_sweep(path, workdir).returncode == 0
+    (run_dir,) = [p.parent for p in workdir.glob("*/summary.json")]
+    # What an older seqlab left: a config.json without the fields added since, and so a
+    # directory named after another hash.
+    config = json.loads((run_dir / "config.json").read_text())
+    del config["train"]["seed_strategy"], config["model"]["checkpoint_every"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    older_dir = run_dir.rename(workdir / "copy6_lstm_0ld0000d")
+    stamp = (older_dir / "summary.json").stat().st_mtime_ns
+
+    again = run_sweep(path, workdir)
+    assert again.returncode == 0 and "1 done" in again.stdout and "0 to train" in again.stdout
+    assert sorted(p.name for p in workdir.iterdir() if p.is_dir()) == [older_dir.name]
+    assert (older_dir / "summary.json").stat().st_mtime_ns == stamp
+    manifest = json.loads((workdir / MANIFEST).read_text())
+    assert [r["dir"] for r in manifest["runs"]] == [older_dir.name]
 
 
 def test_sigkill_of_the_sweep_then_rerun_completes_every_run_exactly_once(tmp_path):
