@@ -8,7 +8,6 @@ the next `seqlab sweep` resumes those runs from their checkpoints.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -27,10 +26,22 @@ HEARTBEAT_S = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _load_prctl() -> Callable | None:
     # Not Linux/glibc: jobs may outlive a killed sweep; the run locks still protect the runs.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up here, in the parent: the child must not dlopen between fork and exec, where a lock
+# another thread of the parent held at the fork (XLA's, say) stays locked forever.
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _last_line(path: Path, limit: int = 4096) -> str:
