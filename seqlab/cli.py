@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from seqlab.compile_cache import use_compilation_cache
     from seqlab.devices import use_cpu_cores
     from seqlab.train.rundir import RunLockedError
+    from seqlab.train.stop import Stopped
 
     try:
         args, extra = build_parser().parse_known_args(argv)
@@ -121,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RunLockedError) as e:
         print(f"seqlab: error: {e}", file=sys.stderr)
         return 2
+    except Stopped as e:
+        print(f"seqlab: {e}", file=sys.stderr)
+        return e.exit_status
 
 
 if __name__ == "__main__":

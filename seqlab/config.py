@@ -105,7 +105,7 @@ def base_config() -> ml_collections.ConfigDict:
         seed=2**31 - 1,
         lengths=(),  # also evaluate at these task lengths (length generalisation)
     )
-    c.checkpoint = dict(every=1000, keep=3)
+    c.checkpoint = dict(every=1000, keep=3, minutes=10.0)  # also save when this much time passed
     c.track = dict(wandb=False, project="seqlab", entity="", group="", tags=(), mode="auto", dir="")
     return c
 
@@ -315,6 +315,11 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         )
     if cfg.model.chrono_tmax < 0 or cfg.model.chrono_tmax in (1, 2):
         raise ConfigError(f"model.chrono_tmax must be 0 (off) or >= 3, got {cfg.model.chrono_tmax}")
+    if not (math.isfinite(cfg.checkpoint.minutes) and cfg.checkpoint.minutes >= 0):
+        raise ConfigError(
+            f"checkpoint.minutes must be >= 0 (0 = only every checkpoint.every steps), "
+            f"got {cfg.checkpoint.minutes!r}"
+        )
     if cfg.train.seed < 0:
         raise ConfigError(f"train.seed must be >= 0, got {cfg.train.seed}")
     try:

@@ -113,3 +113,11 @@ def test_size_variant_and_budget_resolve_to_what_is_built():
 def test_unreachable_budget_names_the_closest_model():
     with pytest.raises(config_lib.ConfigError, match=r"param_budget=10: the closest 'lstm' has"):
         config_lib.validate(model_config(param_budget=10))
+
+
+@pytest.mark.parametrize("minutes", [-1.0, float("nan"), float("inf")])
+def test_checkpoint_minutes_must_be_a_finite_number_of_minutes(minutes):
+    cfg = model_config()
+    cfg.checkpoint.minutes = minutes
+    with pytest.raises(config_lib.ConfigError, match=r"checkpoint\.minutes must be >= 0"):
+        config_lib.validate(cfg)

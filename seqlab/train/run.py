@@ -40,6 +40,7 @@ from seqlab.train.rundir import (
     write_json_atomic,
 )
 from seqlab.train.state import Engine, init_state, param_count, seed_values, state_shapes
+from seqlab.train.stop import StopOnSigterm, Stopped
 
 
 def prepare_workdir(cfg, workdir: Path) -> None:
@@ -189,7 +190,10 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
         live = [r[name] for r in rows if r["split"] == EVAL and r[name] is not None]
         return f"eval {name} {np.mean(live):.4g}" if live else ""
 
+    stop = StopOnSigterm()
+    last_save = time.perf_counter()
     try:
+        stop.listen()
         out.summary(_finish(summary, records, step, elapsed(), finished=False))
         if step == 0:
             run_eval(0)
@@ -228,22 +232,28 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
                 step, timed_steps / timed_s, float(np.mean(losses)) if losses else None, eval_text
             )
             summary["throughput"] = _throughput(timed_steps, timed_s, cfg, spec, compile_s)
-            if step % cfg.checkpoint.every == 0 or step == cfg.train.steps:
+            due = step % cfg.checkpoint.every == 0 or step == cfg.train.steps
+            minutes = (time.perf_counter() - last_save) / 60
+            if due or 0 < cfg.checkpoint.minutes <= minutes or stop.signum is not None:
                 checkpointer.save(state, {"step": step, "elapsed": elapsed()})
-            if at_eval:
+                last_save = time.perf_counter()
+            if at_eval or stop.signum is not None:
                 out.summary(_finish(summary, records, step, elapsed(), finished=False))
+            if stop.signum is not None and step < cfg.train.steps:
+                raise Stopped(stop.signum, step)
         for rec in records:
             if rec["status"] == "running":
                 rec["status"] = "completed"
         out.summary(_finish(summary, records, step, elapsed(), finished=True))
         return summary
     except BaseException as e:
-        if not isinstance(e, KeyboardInterrupt):
+        if not isinstance(e, KeyboardInterrupt | Stopped):
             summary["status"] = "failed"
             summary["error"] = f"{type(e).__name__}: {e}"
             write_json_atomic(workdir / SUMMARY, summary)
         raise
     finally:
+        stop.close()
         out.close()
         checkpointer.close()
         if feeder is not None:

@@ -160,7 +160,14 @@ def test_damaged_latest_checkpoint_falls_back_to_previous(tmp_path):
     assert strip(rows) == strip(metrics_before)  # redone steps recorded once, same values
 
 
-def _cli(workdir, steps):
+@pytest.mark.parametrize(("minutes", "saved"), [(0.0, [60]), (1e-9, [20, 40, 60])])
+def test_checkpoints_are_also_saved_when_minutes_have_passed(tmp_path, minutes, saved):
+    cfg = small_config(**{"checkpoint.every": 1000, "checkpoint.minutes": minutes})
+    train(cfg, tmp_path / "run", progress=False)
+    assert _checkpoint_steps(tmp_path / "run") == saved
+
+
+def _cli(workdir, steps, *extra):
     return [
         sys.executable, "-m", "seqlab", "train", "--config", str(ROOT / "configs/copy.py:fast"),
         "--config.task.length=8", "--config.model.hidden=16", "--config.model.embed_dim=8",
@@ -168,6 +175,7 @@ def _cli(workdir, steps):
         "--config.train.chunk=10", "--config.train.seeds=2", "--config.eval.every=100",
         "--config.eval.batches=1", "--config.eval.batch_size=16",
         "--config.checkpoint.every=20", "--config.checkpoint.keep=2", "--workdir", str(workdir),
+        *extra,
     ]  # fmt: skip
 
 
@@ -221,3 +229,35 @@ def test_sigkill_then_resume_is_bitwise_identical_to_uninterrupted(tmp_path):
     ta, tb = table(killed), table(clean)
     assert len(set(ta)) == len(ta)  # nothing recorded twice
     assert ta == tb  # and every row equal to the uninterrupted run's
+
+
+def test_sigterm_saves_a_checkpoint_at_the_next_chunk_and_exits_143(tmp_path):
+    run = tmp_path / "run"
+    every = ["--config.checkpoint.every=100000", "--config.checkpoint.minutes=0"]
+    proc = subprocess.Popen(
+        _cli(run, 100_000, *every),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline:  # training, past its first chunks
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        rows = read_metrics(run / "metrics.jsonl")[0] if (run / "metrics.jsonl").exists() else []
+        if any(r["step"] >= 30 for r in rows):
+            break
+        time.sleep(0.02)
+    assert _checkpoint_steps(run) == []  # none due for 100,000 steps
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "running" and summary["step"] >= 30
+    assert _checkpoint_steps(run) == [summary["step"]]
+    assert max(r["step"] for r in read_metrics(run / "metrics.jsonl")[0]) == summary["step"]
+    assert stderr.strip().splitlines()[-1] == (
+        f"seqlab: stopped by SIGTERM at step {summary['step']}; its checkpoint is saved, "
+        "run the same command again to resume"
+    )
