@@ -3,7 +3,9 @@
 Each job is `python -m seqlab train --workdir <run> --quiet` (the run's config.json is already
 written), its output appended to `<run>/train.log`. The jobs die with the sweep process
 (Linux's parent-death signal), so killing a sweep never leaves orphans holding a run's lock;
-the next `seqlab sweep` resumes those runs from their checkpoints.
+the next `seqlab sweep` resumes those runs from their checkpoints. SIGTERM to the sweep is
+passed on to its jobs, which save a checkpoint at their next chunk boundary and exit; the sweep
+then exits with status 143 without starting another.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from seqlab import devices
 from seqlab.train.rundir import METRICS, SUMMARY
+from seqlab.train.stop import StopOnSigterm, Stopped
 
 LOG = "train.log"
 HEARTBEAT_S = 30.0
@@ -81,7 +84,26 @@ def _fmt_s(seconds: float) -> str:
 def run_local(
     run_dirs: list[Path], jobs: int, progress: Callable[[str], None] = print
 ) -> dict[str, str]:
-    """Trains every run directory, `jobs` at a time; returns {run dir: final status}."""
+    """Trains every run directory, `jobs` at a time; returns {run dir: final status}.
+    Raises Stopped after a SIGTERM, once the jobs it passed it on to have saved and exited."""
+    stop = StopOnSigterm()
+    stop.listen()
+    try:
+        results = _run_pool(run_dirs, jobs, progress, stop)
+    finally:
+        stop.close()
+    if stop.signum is not None:
+        stopped = sum(status == STOPPED for status in results.values())
+        raise Stopped(stop.signum, f"after its {stopped} running jobs saved a checkpoint")
+    return results
+
+
+STOPPED = "stopped (checkpoint saved)"
+
+
+def _run_pool(
+    run_dirs: list[Path], jobs: int, progress: Callable[[str], None], stop: StopOnSigterm
+) -> dict[str, str]:
     pending = list(run_dirs)
     running: dict[Path, tuple[subprocess.Popen, float]] = {}
     results: dict[str, str] = {}
@@ -91,7 +113,14 @@ def run_local(
     # Each job gets its share of the cores as JAX CPU devices (seqlab.devices), unless the
     # sweep itself was given a device count.
     cores_per_job = max(1, devices.cpu_device_count() // jobs)
+    passed_on = False
     while pending or running:
+        if stop.signum is not None and not passed_on:
+            pending.clear()
+            for proc, _ in running.values():
+                proc.send_signal(stop.signum)
+            progress(f"{signal.Signals(stop.signum).name}: stopping {len(running)} jobs")
+            passed_on = True
         while pending and len(running) < jobs:
             run = pending.pop(0)
             with (run / LOG).open("ab") as log:
@@ -111,7 +140,9 @@ def run_local(
             took = time.monotonic() - began
             durations.append(took)
             status = run_status(run) if proc.returncode == 0 else None
-            if status is None or proc.returncode != 0:
+            if passed_on and proc.returncode == 128 + stop.signum:
+                status = STOPPED
+            elif status is None or proc.returncode != 0:
                 status = f"failed: {_last_line(run / LOG) or f'exit status {proc.returncode}'}"
             results[str(run)] = status
             left = len(pending) + len(running)

@@ -96,7 +96,10 @@ def resolve_entry(
 
 def expand(module: ModuleType) -> list[tuple[str, ml_collections.ConfigDict]]:
     """(base config path, resolved config) of every entry."""
-    entries = module.sweep()
+    try:
+        entries = module.sweep()
+    except (ValueError, TypeError) as e:  # product() or zip() of parts that do not fit, say
+        raise ConfigError(f"sweep file {module.__file__!r}: sweep() failed: {e}") from None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"sweep file {module.__file__!r}: sweep() must return a non-empty list")
     for i, entry in enumerate(entries):

@@ -240,7 +240,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
             if at_eval or stop.signum is not None:
                 out.summary(_finish(summary, records, step, elapsed(), finished=False))
             if stop.signum is not None and step < cfg.train.steps:
-                raise Stopped(stop.signum, step)
+                raise Stopped(stop.signum, f"at step {step}; its checkpoint is saved")
         for rec in records:
             if rec["status"] == "running":
                 rec["status"] = "completed"

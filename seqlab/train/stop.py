@@ -9,12 +9,13 @@ import threading
 
 
 class Stopped(BaseException):
-    """Raised by the training loop after it saved a checkpoint because a stop was asked."""
+    """Raised after a stop was asked and what was done is saved (a run's checkpoint; a sweep's
+    jobs stopped the same way); `where` says where it stopped."""
 
-    def __init__(self, signum: int, step: int):
-        self.signum, self.step = signum, step
+    def __init__(self, signum: int, where: str):
+        self.signum = signum
         super().__init__(
-            f"stopped by {signal.Signals(signum).name} at step {step}; its checkpoint is saved, "
+            f"stopped by {signal.Signals(signum).name} {where}; "
             "run the same command again to resume"
         )
 
@@ -25,16 +26,15 @@ class Stopped(BaseException):
 
 class StopOnSigterm:
     """Between `listen()` and `close()` (in the main thread; elsewhere it does nothing),
-    SIGTERM sets `signum` instead of ending the process; a second SIGTERM ends it at once."""
+    SIGTERM sets `signum` instead of ending the process. A second one changes nothing: Slurm
+    signals every process of a job, so a sweep's job may get it both from Slurm and passed on
+    by the sweep; SIGKILL is the way to end a process at once."""
 
     def __init__(self):
         self.signum: int | None = None
         self._previous = None
 
     def _handle(self, signum, frame):
-        if self.signum is not None:  # asked twice: do what the signal would have done
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
         self.signum = signum
 
     def listen(self) -> None:

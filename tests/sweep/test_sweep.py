@@ -134,6 +134,10 @@ def test_a_field_added_later_keeps_the_id(tmp_path):
         ),
         ('[dict(TINY, **{"task.name": "cpy"})]', r"sweep entry 0 .*unknown task 'cpy'; valid"),
         ("[]", r"non-empty list"),
+        (
+            'product(TINY, {"train.steps": 5})',
+            r"sweep\(\) failed: sweep parts set the same keys twice: train\.steps",
+        ),
     ],
 )
 def test_bad_sweeps_are_refused_before_anything_is_written(tmp_path, capsys, entries, message):
@@ -252,3 +256,35 @@ def test_sigkill_of_the_sweep_then_rerun_completes_every_run_exactly_once(tmp_pa
     assert again.returncode == 0, again.stdout + again.stderr
     assert "1 done" in again.stdout or "2 done" in again.stdout
     assert_each_run_complete_once(workdir, 3)
+
+
+def test_sigterm_of_the_sweep_stops_its_jobs_at_a_checkpoint(tmp_path):
+    long = {"train.steps": 100_000, "checkpoint.every": 100_000, "checkpoint.minutes": 0.0}
+    models = '[dict(TINY, **{"model.name": m}, **LONG) for m in ("lstm", "gru")]'
+    path = sweep_file(tmp_path, models.replace("LONG", repr(long)))
+    workdir = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "seqlab", "sweep", str(path), "--workdir", str(workdir)]
+    proc = subprocess.Popen(
+        [*cmd, "--jobs", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # both jobs past their first chunks
+        steps = [
+            max((r["step"] for r in read_metrics(p)[0]), default=0)
+            for p in workdir.glob("*/metrics.jsonl")
+        ]
+        if len(steps) == 2 and min(steps) >= 30:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, out + err
+    assert err.strip().splitlines()[-1] == (
+        "seqlab: stopped by SIGTERM after its 2 running jobs saved a checkpoint; "
+        "run the same command again to resume"
+    )
+    for run in (p.parent for p in workdir.glob("*/summary.json")):
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "running" and summary["step"] >= 30
+        assert sorted(int(c.name) for c in (run / "checkpoints").iterdir()) == [summary["step"]]

@@ -258,6 +258,6 @@ def test_sigterm_saves_a_checkpoint_at_the_next_chunk_and_exits_143(tmp_path):
     assert _checkpoint_steps(run) == [summary["step"]]
     assert max(r["step"] for r in read_metrics(run / "metrics.jsonl")[0]) == summary["step"]
     assert stderr.strip().splitlines()[-1] == (
-        f"seqlab: stopped by SIGTERM at step {summary['step']}; its checkpoint is saved, "
+        f"seqlab: stopped by SIGTERM at step {summary['step']}; its checkpoint is saved; "
         "run the same command again to resume"
     )
