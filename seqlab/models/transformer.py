@@ -283,6 +283,7 @@ class Transformer(SequenceModel):
     causal=lambda cfg: cfg.causal,
     width_multiple=lambda cfg: cfg.heads * (2 if cfg.positions == "rotary" else 1),
     has_heads=True,
+    has_positions=True,
     step_limit=lambda cfg, spec: (
         (
             spec.seq_len,

@@ -476,3 +476,24 @@ def test_heads_shown_only_for_models_that_have_them(tmp_path):
     rows = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| model | heads | seeds |")
     assert rows[1].startswith("| lstm | – | 2 |") and rows[2].startswith("| mlstm | 2 | 2 |")
+
+
+def test_positions_shown_only_for_models_that_have_them(tmp_path):
+    from seqlab.models.sizing import built_size
+    from seqlab.registry import TASKS
+    from tests.conftest import small_config
+
+    seeds = copy_seeds([0.5, 0.6], [0.5, 0.6], [None, None])
+    for name, positions in (("lstm", "learned"), ("transformer", "rotary")):
+        cfg = small_config(**{"model.name": name, "model.positions": positions})
+        run = write_run(tmp_path, name, seeds, model=name, cfg={"model.positions": positions})
+        summary = json.loads((run / "summary.json").read_text())
+        summary["size"] = built_size(cfg.model, TASKS.get("copy")(cfg.task).spec)
+        (run / "summary.json").write_text(json.dumps(summary))
+    df = load(tmp_path)
+    assert "built.positions" in group_keys(df) and "cfg.model.positions" not in group_keys(df)
+    out = io.StringIO()
+    results_command.print_tables(tmp_path, "markdown", file=out)
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| model | heads | positions | seeds |"), rows[0]
+    assert rows[1].startswith("| lstm | – | – | 2 |") and "| rotary |" in rows[2]
