@@ -113,6 +113,16 @@ def _criteria(df) -> dict:
     return out
 
 
+def _trained_lengths(df) -> dict:
+    """(task, length) -> the training lengths as text: "T=40", or "T=1..40" for a task that
+    trains on every length up to T (the formal languages)."""
+    out = {}
+    for (task, length), group in df.groupby(["task", "length"], sort=False, dropna=False):
+        shortest = group["min_length"].dropna() if "min_length" in group else []
+        out[task, length] = f"T={int(min(shortest))}..{length}" if len(shortest) else f"T={length}"
+    return out
+
+
 def table_rows(group) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of one (task, length) table."""
     keys = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
@@ -161,6 +171,7 @@ def _plain(header: list[str], rows: list[list[str]]) -> str:
 def render(agg, df, markdown: bool = False) -> str:
     """Text of the tables: one per (task, length) of the aggregated frame `agg`."""
     criteria = _criteria(df)
+    trained = _trained_lengths(df)
     parts = []
     for (task, length), group in agg.groupby(["task", "length"], sort=False, dropna=False):
         varying = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
@@ -172,8 +183,8 @@ def render(agg, df, markdown: bool = False) -> str:
         if other_lengths(group):
             metric = group["metric"].iloc[0]
             tables.append(
-                (f"{task}, trained at T={length}: final {metric} at other lengths",
-                 length_rows(group, length)),
+                (f"{task}, trained at {trained[task, length]}: final {metric} at other lengths",
+                 length_rows(group, trained[task, length])),
             )  # fmt: skip
         for text, (header, rows) in tables:
             if markdown:
@@ -190,11 +201,12 @@ def other_lengths(group) -> list[int]:
     return sorted(lengths)
 
 
-def length_rows(group, length) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of a length-generalisation table: final metric per evaluated length."""
+def length_rows(group, trained: str) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of a length-generalisation table: final metric per evaluated length;
+    `trained` names the training lengths ("T=40", "T=1..40")."""
     keys = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
     lengths = other_lengths(group)
-    header = ["model", *(k.split(".", 1)[1] for k in keys), "seeds", f"T={length} (trained)"]
+    header = ["model", *(k.split(".", 1)[1] for k in keys), "seeds", f"{trained} (trained)"]
     header += [f"T={n}" for n in lengths]
     rows = []
     for r in group.to_dict("records"):

@@ -45,6 +45,7 @@ BASE_COLUMNS = (
     "criterion_mode",
     "criterion_threshold",
     "baseline",
+    "min_length",
     "solved",
     "solved_at",
     "diverged_at",
@@ -157,6 +158,7 @@ def _labels(run_dir: Path, summary: dict, config: dict) -> dict:
         "criterion_mode": mode,
         "criterion_threshold": threshold,
         "baseline": task.get("baseline"),
+        "min_length": task.get("min_length"),  # variable-length tasks (absent before 2026-11-23)
         # the width and depth built (model.size and param_budget resolved), where recorded
         **{f"built.{k}": v for k, v in (summary.get("size") or {}).items()},
     }

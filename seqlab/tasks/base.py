@@ -54,6 +54,7 @@ class TaskSpec:
     num_classes: int | None = None  # classes
     output_dim: int | None = None  # regression
     causal: bool = True  # outputs at step t may depend only on inputs up to t
+    min_length: int | None = None  # variable-length tasks: training lengths are min_length..T
 
     @property
     def out_features(self) -> int:

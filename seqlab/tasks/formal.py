@@ -178,6 +178,7 @@ def formal_task(
         causal=False,  # one output, after the whole string
         baseline=entropy(marginal),
         solved=Criterion("score", "max", SOLVED_SCORE),
+        min_length=min_length if min_length < length else None,
     )
     return FormalTask(spec, min_length, symbols, generate, marginal, odd_lengths)
 

@@ -161,6 +161,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
             "name": spec.name,
             "length": spec.length,
             "seq_len": spec.seq_len,
+            "min_length": spec.min_length,
             "baseline": spec.baseline,
             "solved": spec.solved.describe(),
             "criterion": dataclasses.asdict(spec.solved),  # metric, mode, threshold

@@ -47,6 +47,17 @@ def test_rows_and_records_per_length(tmp_path):
     assert "| T=8 (trained) | T=8 | T=12 |" in text
 
 
+def test_a_task_trained_on_every_length_up_to_t_is_labelled_so(tmp_path):
+    fields = {"task.name": "parity", "task.length": 6, "train.steps": 20, "eval.lengths": (9,)}
+    summary = train(small_config(**fields), tmp_path / "run", progress=False)
+    assert summary["task"]["min_length"] == 1
+    out = io.StringIO()
+    print_tables(tmp_path, "markdown", file=out)
+    text = out.getvalue()
+    assert "parity, trained at T=1..6: final score at other lengths" in text
+    assert "| T=1..6 (trained) | T=9 |" in text
+
+
 def test_resumed_run_keeps_its_per_length_records(tmp_path):
     fields = {"train.steps": 40, "eval.lengths": (12,)}
     whole = train(small_config(**fields), tmp_path / "whole", progress=False)
