@@ -18,8 +18,10 @@ parallel form (tests/models/test_mlstm.py) and 1.37x as fast in the mqar256 mlst
 T x T work only pays off at short lengths.
 
 Six models of ~50k parameters (`model.param_budget`, so widths differ), three seeds each,
-trained as one program per model and task: about 1.5 h of a 2-core CPU in all. (At 200k
-parameters and 1,000 mqar (256, 16) steps the sweep needed ~8 h of that machine.) The
+trained as one program per model and task: 1 h 55 min of a 2-core CPU in all, two programs
+at a time (at 200k parameters and 1,000 mqar (256, 16) steps it needed ~8 h). On mqar the
+512-token embedding and read-out take most of the budget (widths 28-44 against 44-142 on
+parity), and 500 steps at (256, 16) leave every model near chance: a floor, not a ranking. The
 Transformer uses rotary positions: learned positions cannot run past their training length
 (seqlab refuses eval.lengths for them). The results of the last full run are in
 experiments/length_generalisation.md.

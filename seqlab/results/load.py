@@ -235,7 +235,9 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
     """Every metrics.jsonl row of every run at or below `path` (for learning curves).
 
     Columns: run, run_id, path, task, length, model, then the rows' own fields (step, seed,
-    split, elapsed, time, and the metric values; null values are NaN). Lines that cannot be
+    split, elapsed, time, and the metric values; null values are NaN). `length` is the run's
+    task length; the length an `eval_length` row (eval.lengths) was evaluated at is in
+    `eval_length` (NaN on other rows). Lines that cannot be
     read (a crash mid-write) are left out with a warning and counted per run directory in
     `.attrs["unreadable_lines"]` ({path: count}).
     """
@@ -257,7 +259,7 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
             )
         if not rows:
             continue
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(rows).rename(columns={"length": "eval_length"})
         labels = _labels(run_dir, summary, config)
         for i, col in enumerate(("run", "run_id", "path", "task", "length", "model")):
             frame.insert(i, col, labels[col])

@@ -11,6 +11,8 @@ from flax import nnx
 from seqlab import config as config_lib
 from seqlab.config import ConfigError
 from seqlab.registry import TASKS
+from seqlab.report.command import write_report
+from seqlab.results import load_metrics
 from seqlab.results.command import print_tables
 from seqlab.train.run import train
 from seqlab.train.rundir import read_metrics
@@ -45,6 +47,13 @@ def test_rows_and_records_per_length(tmp_path):
     text = out.getvalue()
     assert "copy, trained at T=8: final recall_accuracy at other lengths" in text
     assert "| T=8 (trained) | T=8 | T=12 |" in text
+
+    curves = load_metrics(tmp_path)  # the run's length stays 8; each row's own is eval_length
+    assert curves["length"].unique().tolist() == [8]
+    per_length = curves[curves["split"] == "eval_length"]
+    assert sorted(per_length["eval_length"].unique()) == [8, 12]
+    assert curves.loc[curves["split"] == "eval", "eval_length"].isna().all()
+    assert write_report(tmp_path, tmp_path / "report.html").stat().st_size > 0
 
 
 def test_a_task_trained_on_every_length_up_to_t_is_labelled_so(tmp_path):
