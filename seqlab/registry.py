@@ -51,8 +51,9 @@ class Entry:
     blocks: bool = False  # residual blocks by design (model.residual/norm do not apply)
     causal: Callable[[Any], bool] = _always_causal  # does the model (cfg) see only the past?
     width_multiple: Callable[[Any], int] = _one  # model.hidden must be a multiple of this
-    has_heads: bool = False  # model.heads applies (it is recorded in the built size)
-    has_positions: bool = False  # model.positions applies (recorded beside the built size)
+    # model.* fields besides hidden/layers/embed_dim that apply to this model; recorded in its
+    # built size, so `seqlab results` shows "–" for them on the models they do not apply to
+    size_fields: tuple[str, ...] = ()
     hand_backward: bool = False  # model.backward=hand applies (a cell with a hand-written VJP)
     # (model cfg, the TaskSpec it is built for) -> (the most steps it runs, why), None: no limit
     step_limit: Callable[[Any, Any], tuple[int, str] | None] = _no_step_limit

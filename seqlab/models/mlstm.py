@@ -216,7 +216,7 @@ class MLSTMBlock(nnx.Module):
     blocks=True,
     causal=lambda cfg: True,
     width_multiple=lambda cfg: width_multiple(cfg.proj_factor, cfg.heads),
-    has_heads=True,
+    size_fields=("heads",),
 )
 def make_mlstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(

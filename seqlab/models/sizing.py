@@ -96,12 +96,9 @@ def fit_width(cfg, spec: TaskSpec, budget: int, multiple: int) -> int:
 
 def built_size(model_cfg, spec: TaskSpec) -> dict:
     """The width and depth actually built (what summary.json records beside the count), and
-    the heads and positions of the models that have them (`seqlab results` shows "–" for the
-    others, where the configured field does not apply)."""
+    the model's own `size_fields` (heads, positions) where the registry names them."""
     from seqlab.registry import MODELS
 
     r = resolve(model_cfg, spec)
-    entry = MODELS.entry(r.name)
     size = {"hidden": r.hidden, "layers": r.layers, "embed_dim": r.embed_dim}
-    size |= {"heads": r.heads} if entry.has_heads else {}
-    return size | ({"positions": r.positions} if entry.has_positions else {})
+    return size | {name: getattr(r, name) for name in MODELS.entry(r.name).size_fields}

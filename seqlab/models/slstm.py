@@ -207,7 +207,7 @@ def slstm_layers(cfg):
     sizes=CELL_SIZES,
     recurrent=True,
     width_multiple=lambda cfg: cfg.heads,
-    has_heads=True,
+    size_fields=("heads",),
 )
 def make_slstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(cfg, spec, slstm_layers(cfg), rngs=rngs)

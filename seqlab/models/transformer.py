@@ -282,8 +282,7 @@ class Transformer(SequenceModel):
     blocks=True,
     causal=lambda cfg: cfg.causal,
     width_multiple=lambda cfg: cfg.heads * (2 if cfg.positions == "rotary" else 1),
-    has_heads=True,
-    has_positions=True,
+    size_fields=("heads", "positions"),
     step_limit=lambda cfg, spec: (
         (
             spec.seq_len,

@@ -67,7 +67,7 @@ def _width_multiple(cfg) -> int:
     blocks=True,
     causal=lambda cfg: True,
     width_multiple=_width_multiple,
-    has_heads=True,
+    size_fields=("heads",),
 )
 def make_xlstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     kinds = block_kinds(cfg.layers, parse_ratio(cfg.name))

@@ -118,7 +118,7 @@ def _trained_lengths(df) -> dict:
     trains on every length up to T (the formal languages)."""
     out = {}
     for (task, length), group in df.groupby(["task", "length"], sort=False, dropna=False):
-        shortest = group["min_length"].dropna() if "min_length" in group else []
+        shortest = group["min_length"].dropna()
         out[task, length] = f"T={int(min(shortest))}..{length}" if len(shortest) else f"T={length}"
     return out
 

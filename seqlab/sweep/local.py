@@ -25,6 +25,7 @@ from seqlab.train.rundir import METRICS, SUMMARY
 from seqlab.train.stop import StopOnSigterm, Stopped
 
 LOG = "train.log"
+STOPPED = "stopped (checkpoint saved)"  # the status of a job that a SIGTERM stopped
 HEARTBEAT_S = 30.0
 _PR_SET_PDEATHSIG = 1
 
@@ -96,9 +97,6 @@ def run_local(
         stopped = sum(status == STOPPED for status in results.values())
         raise Stopped(stop.signum, f"after its {stopped} running jobs saved a checkpoint")
     return results
-
-
-STOPPED = "stopped (checkpoint saved)"
 
 
 def _run_pool(
