@@ -47,7 +47,8 @@ def base_config() -> ml_collections.ConfigDict:
         name="lstm",
         hidden=128,
         layers=1,
-        embed_dim=16,  # embedding width for tokens, linear-encoder width for reals
+        embed_dim=16,  # embedding width for tokens, linear-encoder width for reals; cell
+        # models: 0 = no encoder (tokens one-hot, reals as they are), as Arjovsky et al. 2016
         residual=False,  # x + mixer(norm(x)) around each layer
         norm="none",  # none | layer | rms (only with residual)
         forget_bias=1.0,
@@ -72,6 +73,9 @@ def base_config() -> ml_collections.ConfigDict:
         causal=True,  # transformer: causal decoder (true) or bidirectional encoder (false)
         positions="learned",  # transformer: learned | sinusoidal | rotary
         mlp_ratio=4,  # transformer feed-forward width / hidden
+        init="default",  # cell models: default (flax's) | glorot_uniform (every weight matrix)
+        learn_initial_state=False,  # cell models: the initial carry is a learned parameter
+        output_peephole="none",  # lstm: none | full (o also sees c_t through a matrix)
     )
     c.train = dict(
         steps=2000,
@@ -82,6 +86,10 @@ def base_config() -> ml_collections.ConfigDict:
         init_from="",  # a run directory: start from its latest parameters (fresh optimiser)
         fast_compile=False,  # CPU: compile the training chunk faster, run it up to 8% slower
         seed_strategy="auto",  # auto | vmap | map | devices | devices-vmap (train.loop.over_seeds)
+        stop_when_solved=False,  # a seed stops (freezes) once solved; the run ends when all have
+        solved_streak=0,  # > 0: also solved once this many training sequences in a row meet
+        # the task's criterion (Hochreiter & Schmidhuber 1997's stopping rule: 2000)
+        train_set=0,  # > 0: batches drawn from a fixed set of this many sequences per seed
     )
     c.optim = dict(
         name="adam",
@@ -97,6 +105,7 @@ def base_config() -> ml_collections.ConfigDict:
         eps=1e-8,
         decay=0.9,  # rmsprop
         momentum=0.0,  # sgd, rmsprop
+        initial_scale=0.0,  # rmsprop: the accumulator's initial value (torch 0, TF1 1)
     )
     c.eval = dict(
         every=500,
@@ -104,6 +113,9 @@ def base_config() -> ml_collections.ConfigDict:
         batch_size=256,
         seed=2**31 - 1,
         lengths=(),  # also evaluate at these task lengths (length generalisation)
+        check_every=0,  # > 0: check the solved criterion this often on eval.check_batches
+        # held-out batches; where it holds, the full evaluation runs and decides
+        check_batches=1,
     )
     c.checkpoint = dict(every=1000, keep=3, minutes=10.0)  # also save when this much time passed
     c.track = dict(wandb=False, project="seqlab", entity="", group="", tags=(), mode="auto", dir="")
@@ -253,7 +265,6 @@ _POSITIVE_INTS = (
     "task.length",
     "model.hidden",
     "model.layers",
-    "model.embed_dim",
     "model.unroll",
     "model.heads",
     "model.chunk_size",
@@ -266,12 +277,15 @@ _POSITIVE_INTS = (
     "eval.every",
     "eval.batches",
     "eval.batch_size",
+    "eval.check_batches",
     "checkpoint.every",
     "checkpoint.keep",
 )
 MERGES = ("concat", "sum")
 FORGET_GATES = ("sigmoid", "exponential")
 MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
+INITS = ("default", "glorot_uniform")
+OUTPUT_PEEPHOLES = ("none", "full")
 POSITIONS = ("learned", "sinusoidal", "rotary")
 SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
 
@@ -280,6 +294,8 @@ _CHOICES = {
     "model.forget_gate": FORGET_GATES,
     "model.mlstm_form": MLSTM_FORMS,
     "model.positions": POSITIONS,
+    "model.init": INITS,
+    "model.output_peephole": OUTPUT_PEEPHOLES,
     "train.seed_strategy": SEED_STRATEGIES,
     "optim.name": OPTIMIZERS,
     "optim.schedule": SCHEDULES,
@@ -329,13 +345,45 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         raise ConfigError(str(e)) from None
     validate_task_fields(cfg.task, task_entry)
     try:
-        spec = task_entry.factory(cfg.task).spec  # task factories check their own fields
+        task = task_entry.factory(cfg.task)  # task factories check their own fields
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    spec = task.spec
+    validate_protocol(cfg, task)
     if not cfg.model.residual and cfg.model.norm != "none":
         raise ConfigError("model.norm applies only with model.residual=true; set model.norm=none")
     validate_model(cfg.model, entry, spec)
     validate_eval_lengths(cfg, entry, task_entry, spec)
+
+
+def validate_protocol(cfg: ml_collections.ConfigDict, task) -> None:
+    """The training protocol's options: stopping when solved, a fixed training set, and the
+    optimiser's paper-specific settings."""
+    from seqlab.tasks.base import host_fed
+
+    for key in ("train.solved_streak", "train.train_set", "eval.check_every"):
+        node, leaf = _parent(cfg, key)
+        if not isinstance(node[leaf], int) or isinstance(node[leaf], bool) or node[leaf] < 0:
+            raise ConfigError(f"{key} must be an integer >= 0 (0 = off), got {node[leaf]!r}")
+    if cfg.train.train_set and host_fed(task):
+        raise ConfigError(
+            f"train.train_set applies to generated tasks; {cfg.task.name!r} reads its training "
+            "set from a dataset: set train.train_set=0"
+        )
+    o = cfg.optim
+    if not (math.isfinite(o.initial_scale) and o.initial_scale >= 0):
+        raise ConfigError(f"optim.initial_scale must be >= 0, got {o.initial_scale!r}")
+    if o.initial_scale and o.name != "rmsprop":
+        raise ConfigError(
+            f"optim.initial_scale applies to optim.name=rmsprop, not {o.name!r}; set it to 0"
+        )
+    if not (math.isfinite(o.eps) and o.eps >= 0):
+        raise ConfigError(f"optim.eps must be >= 0, got {o.eps!r}")
+    if o.name == "rmsprop" and o.eps == 0 and o.initial_scale == 0:
+        raise ConfigError(
+            "optim.eps=0 with optim.initial_scale=0 divides by zero in RMSProp's first step; "
+            "give one of them a positive value"
+        )
 
 
 def validate_task_fields(task: ml_collections.ConfigDict, task_entry) -> None:
@@ -397,6 +445,28 @@ def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
     if m.size and m.size not in entry.sizes:
         raise ConfigError(
             f"model.size is {m.size!r}; valid choices for {name!r}: {', '.join(entry.sizes)}"
+        )
+    if not isinstance(m.embed_dim, int) or isinstance(m.embed_dim, bool) or m.embed_dim < 0:
+        raise ConfigError(f"model.embed_dim must be an integer >= 0, got {m.embed_dim!r}")
+    if m.embed_dim == 0 and entry.blocks:
+        raise ConfigError(
+            f"model.embed_dim=0 (no encoder) applies to cell models; {name!r} is built of "
+            "residual blocks whose stream is model.hidden wide"
+        )
+    if m.init not in entry.inits:
+        raise ConfigError(
+            f"model.init={m.init} does not apply to {name!r}; valid choices for it: "
+            f"{', '.join(entry.inits)}"
+        )
+    if m.learn_initial_state and not entry.learns_initial_state:
+        learners = ", ".join(n for n in MODELS.names() if MODELS.entry(n).learns_initial_state)
+        raise ConfigError(
+            f"model.learn_initial_state applies to {learners or 'no model'}, not {name!r}"
+        )
+    if m.output_peephole not in entry.output_peepholes:
+        raise ConfigError(
+            f"model.output_peephole={m.output_peephole} does not apply to {name!r}; valid "
+            f"choices for it: {', '.join(entry.output_peepholes)}"
         )
     if m.param_budget < 0:
         raise ConfigError(f"model.param_budget must be >= 0 (0 = off), got {m.param_budget}")

@@ -55,6 +55,9 @@ class Entry:
     # built size, so `seqlab results` shows "–" for them on the models they do not apply to
     size_fields: tuple[str, ...] = ()
     hand_backward: bool = False  # model.backward=hand applies (a cell with a hand-written VJP)
+    inits: tuple[str, ...] = ("default",)  # the model.init schemes the family implements
+    learns_initial_state: bool = False  # model.learn_initial_state applies
+    output_peepholes: tuple[str, ...] = ("none",)  # the model.output_peephole forms it has
     # (model cfg, the TaskSpec it is built for) -> (the most steps it runs, why), None: no limit
     step_limit: Callable[[Any, Any], tuple[int, str] | None] = _no_step_limit
     # Tasks only: the task.* fields besides name and length that the task reads.
