@@ -18,7 +18,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from seqlab.config import ConfigError
-from seqlab.train.state import TrainState
+from seqlab.train.state import LATER_FIELDS, TrainState
 
 
 def _flatten(state: TrainState) -> dict[str, np.ndarray]:
@@ -122,6 +122,12 @@ class Checkpointer:
                     self.manager.delete(step)
                 continue
             stored = restored["state"]
+            # fields seqlab added later keep their initial value in an older checkpoint
+            expected = {
+                k: v
+                for k, v in expected.items()
+                if k in stored or k.lstrip(".") not in LATER_FIELDS
+            }
             _check_layout(stored, expected, f"the checkpoint at step {step} in {self.directory}")
             flat = {k: stored[k] if k in expected else v for k, v in template.items()}
             return _unflatten(flat, like), dict(restored["meta"])

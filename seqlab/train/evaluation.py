@@ -39,7 +39,9 @@ def metric_rows(
 
 
 class Evaluations:
-    """Compiled evaluation programs and their fixed batches, one per evaluated length."""
+    """Compiled evaluation programs and their fixed batches, one per evaluated length, and the
+    quick solved-check (`eval.check_every`): the criterion's metric on the first
+    `eval.check_batches` held-out batches at the training length."""
 
     def __init__(self, cfg, engine: Engine, state: TrainState, num_seeds: int):
         self.points = [(None, engine.task)]
@@ -56,6 +58,20 @@ class Evaluations:
                 time.perf_counter() - start
             )
             self.programs.append((program, batches))
+        self.check_program = None
+        if cfg.eval.check_every:
+            _, batches = self.programs[0]
+            n = min(cfg.eval.check_batches, cfg.eval.batches)
+            self.check_batches = jax.tree.map(lambda x: x[:n], batches)
+            start = time.perf_counter()
+            self.check_program = loop.compile_eval(engine, state, self.check_batches, num_seeds)
+            self.compile_s["check"] = time.perf_counter() - start
+        self.criterion = engine.task.spec.solved
+
+    def check(self, params) -> np.ndarray:
+        """Per seed: whether the solved criterion holds on the check batches."""
+        metrics = jax.device_get(self.check_program(params, self.check_batches))
+        return np.array([self.criterion.met(float(v)) for v in metrics[self.criterion.metric]])
 
     def rows(self, params, step: int, seeds: list[int], elapsed: float) -> list[dict]:
         out = []

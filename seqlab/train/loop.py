@@ -33,10 +33,11 @@ def loss_fn(engine: Engine, params, batch: Batch) -> tuple[jax.Array, Metrics]:
 def train_step(
     engine: Engine, state: TrainState, batch: Batch | None = None
 ) -> tuple[TrainState, Metrics]:
-    """One optimiser step on `batch` (default: sampled on device for this step). A non-finite
-    loss or gradient freezes the seed at its old state."""
+    """One optimiser step on `batch` (default: drawn on device for this step). A non-finite
+    loss or gradient freezes the seed at its old state, and so does having solved the task
+    when the run stops when solved (`Engine.stop_when_solved`)."""
     if batch is None:
-        batch = engine.task.sample(jax.random.fold_in(state.key, state.step), engine.batch_size)
+        batch = training_batch(engine, state)
     (loss, metrics), grads = jax.value_and_grad(functools.partial(loss_fn, engine), has_aux=True)(
         state.params, batch
     )
@@ -45,14 +46,73 @@ def train_step(
     # One vector for the checks: a reduction per parameter array is a kernel each to compile.
     flat_grads = ravel_pytree(grads)[0]
     finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(flat_grads))
-    healthy = finite & (state.diverged_at == 0)
+    stopped = engine.stop_when_solved & (state.solved_at > 0)
+    active = (state.diverged_at == 0) & ~stopped
+    healthy = finite & active
     keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(healthy, n, o), new, old)  # noqa: E731
     step = state.step + 1
     diverged_at = jnp.where((state.diverged_at == 0) & ~finite, step, state.diverged_at)
+    streak, solved_at = state.streak, state.solved_at
+    if engine.solved_streak:
+        # Hochreiter & Schmidhuber 1997: solved once the most recent N training sequences were
+        # all processed correctly (before the update they cause), counted a batch at a time.
+        met = criterion_met(engine.task.spec.solved, metrics[engine.task.spec.solved.metric])
+        streak = jnp.where(active, jnp.where(met, streak + batch.lengths.shape[0], 0), streak)
+        newly = active & (solved_at == 0) & (streak >= engine.solved_streak)
+        solved_at = jnp.where(newly, step, solved_at)
     new_state = TrainState(
-        keep(params, state.params), keep(opt_state, state.opt_state), step, state.key, diverged_at
+        keep(params, state.params),
+        keep(opt_state, state.opt_state),
+        step,
+        state.key,
+        diverged_at,
+        solved_at,
+        streak,
     )
     return new_state, {**metrics, "grad_norm": jnp.linalg.norm(flat_grads)}
+
+
+def criterion_met(criterion, value: jax.Array) -> jax.Array:
+    """`Criterion.met` on a traced value: a finite value on the right side of the threshold."""
+    on_side = (
+        value >= criterion.threshold if criterion.mode == "max" else value <= criterion.threshold
+    )
+    return jnp.isfinite(value) & on_side
+
+
+# Key of a seed's fixed training set (train.train_set): folded into the data key with a number
+# no step reaches, so the set's sequences are independent of the per-step draws.
+TRAIN_SET_SALT = 2**31 - 1
+
+
+def training_batch(engine: Engine, state: TrainState) -> Batch:
+    """The batch of step `state.step`: drawn afresh from fold_in(key, step), or, with a fixed
+    training set of N sequences (Arjovsky et al. 2016 train on 100,000), B of its sequences
+    chosen at random (with replacement) by that key, sequence i being the task's sample for
+    fold_in(set key, i)."""
+    key = jax.random.fold_in(state.key, state.step)
+    if not engine.train_set:
+        return engine.task.sample(key, engine.batch_size)
+    set_key = jax.random.fold_in(state.key, TRAIN_SET_SALT)
+    index_B = jax.random.randint(key, (engine.batch_size,), 0, engine.train_set)
+    ones = jax.vmap(lambda i: engine.task.sample(jax.random.fold_in(set_key, i), 1))(index_B)
+    axes = batch_axes(engine.task)
+    # each leaf is [B, ...with a batch axis of 1 at `axis`...]: drop that axis, move B there
+    return jax.tree.map(lambda x, a: jnp.moveaxis(jnp.squeeze(x, a + 1), 0, a), ones, axes)
+
+
+def batch_axes(task) -> Batch:
+    """Which axis of each Batch field is the batch axis (inputs [T, B, ...], lengths [B], and
+    targets per step or per sequence), read off the shapes of two batch sizes."""
+    key = jax.random.key(0)
+    one, two = (jax.eval_shape(lambda b=b: task.sample(key, b)) for b in (1, 2))
+    return jax.tree.map(
+        lambda a, b: next(
+            i for i, (m, n) in enumerate(zip(a.shape, b.shape, strict=True)) if m != n
+        ),
+        one,
+        two,
+    )
 
 
 def train_chunk(

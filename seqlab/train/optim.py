@@ -33,7 +33,11 @@ def make_optimizer(o, total_steps: int) -> optax.GradientTransformation:
     rules = {
         "adam": lambda: optax.adam(lr, b1=o.b1, b2=o.b2, eps=o.eps),
         "adamw": lambda: optax.adamw(lr, b1=o.b1, b2=o.b2, eps=o.eps, weight_decay=o.weight_decay),
-        "rmsprop": lambda: optax.rmsprop(lr, decay=o.decay, eps=o.eps, momentum=momentum),
+        # initial_scale: where the accumulator of squared gradients starts (Arjovsky et al.
+        # 2016's optimizations.py: 1e-3, with no epsilon)
+        "rmsprop": lambda: optax.rmsprop(
+            lr, decay=o.decay, eps=o.eps, initial_scale=o.initial_scale, momentum=momentum
+        ),
         "sgd": lambda: optax.sgd(lr, momentum=momentum),
     }
     clipping = []

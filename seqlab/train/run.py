@@ -39,7 +39,7 @@ from seqlab.train.rundir import (
     truncate_metrics,
     write_json_atomic,
 )
-from seqlab.train.state import Engine, init_state, param_count, seed_values, state_shapes
+from seqlab.train.state import init_state, make_engine, param_count, seed_values, state_shapes
 from seqlab.train.stop import StopOnSigterm, Stopped
 
 
@@ -96,8 +96,8 @@ def _norm(v):
 
 
 def next_boundary(step: int, cfg) -> int:
-    intervals = (cfg.train.chunk, cfg.eval.every, cfg.checkpoint.every)
-    return min([cfg.train.steps] + [(step // n + 1) * n for n in intervals])
+    intervals = (cfg.train.chunk, cfg.eval.every, cfg.checkpoint.every, cfg.eval.check_every)
+    return min([cfg.train.steps] + [(step // n + 1) * n for n in intervals if n])
 
 
 def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | None = None) -> dict:
@@ -123,9 +123,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
     seeds = seed_values(cfg.train)
     tx = make_optimizer(cfg.optim, cfg.train.steps)
     graphdef, state = init_state(cfg.model, task, tx, seeds)
-    engine = Engine(
-        graphdef, task, tx, cfg.train.batch_size, cfg.train.fast_compile, cfg.train.seed_strategy
-    )
+    engine = make_engine(cfg, graphdef, task, tx)
     checkpointer = Checkpointer(workdir / "checkpoints", cfg.checkpoint.keep)
 
     records = [summary_lib.new_seed_record(s) for s in seeds]
@@ -136,6 +134,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
         step, elapsed_before = meta["step"], meta["elapsed"]
         for row in truncate_metrics(workdir / METRICS, step):
             _replay(records, seeds, row, spec.solved)
+        _sync_solved(records, state, cfg)
     else:
         if (workdir / METRICS).exists():
             truncate_metrics(workdir / METRICS, -1)  # rows from before any checkpoint are redone
@@ -183,13 +182,27 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
     timed_steps, timed_s = 0, 0.0
 
     def run_eval(step: int) -> str:
+        nonlocal state
         rows = evaluations.rows(state.params, step, seeds, elapsed())
+        rows = [r for r, rec in zip(rows, _per_row(records, rows, seeds), strict=True)
+                if not _stopped_and_recorded(rec)]  # fmt: skip
         for r in rows:
             _replay(records, seeds, r, spec.solved)
         out.write(rows)
+        state = _mark_solved(state, records, step)
+        _sync_solved(records, state, cfg)
         name = spec.solved.metric
         live = [r[name] for r in rows if r["split"] == EVAL and r[name] is not None]
         return f"eval {name} {np.mean(live):.4g}" if live else ""
+
+    def check_due(step: int) -> bool:
+        """The quick check says an unsolved seed may have solved: evaluate fully."""
+        every = cfg.eval.check_every
+        if not every or step % every or all(_settled(r) for r in records):
+            return False
+        passed = evaluations.check(state.params)
+        return any(p and r["solved_at"] is None and r["diverged_at"] is None
+                   for p, r in zip(passed, records, strict=True))  # fmt: skip
 
     stop = StopOnSigterm()
     last_save = time.perf_counter()
@@ -198,7 +211,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
         out.summary(_finish(summary, records, step, elapsed(), finished=False))
         if step == 0:
             run_eval(0)
-        while step < cfg.train.steps:
+        while step < cfg.train.steps and not _all_stopped(records, cfg):
             k = next_boundary(step, cfg) - step
             t0 = time.perf_counter()
             batches = () if feeder is None else (feeder.get(step, k),)
@@ -219,32 +232,38 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
             for rec, d in zip(records, np.asarray(jax.device_get(state.diverged_at)), strict=True):
                 if d:
                     summary_lib.record_divergence(rec, int(d))
+            # rows of seeds that stopped (diverged, or solved) before this chunk are dropped
             out.write(
                 [
                     r
                     for r, rec in zip(train_rows, records, strict=True)
-                    if rec["diverged_at"] is None or rec["diverged_at"] > step - k
+                    if _trained_in(rec, step - k)
                 ]
             )
+            _sync_solved(records, state, cfg)
             at_eval = step % cfg.eval.every == 0 or step == cfg.train.steps
-            eval_text = run_eval(step) if at_eval else ""
+            eval_text = run_eval(step) if at_eval or check_due(step) else ""
+            ended = _all_stopped(records, cfg)
+            if ended and not any(r.get("final_step") == step for r in records):
+                eval_text = run_eval(step)  # seeds solved by their streak: one last evaluation
             losses = [r["loss"] for r in train_rows if r["loss"] is not None]
             meter.update(
                 step, timed_steps / timed_s, float(np.mean(losses)) if losses else None, eval_text
             )
             summary["throughput"] = _throughput(timed_steps, timed_s, cfg, spec, compile_s)
-            due = step % cfg.checkpoint.every == 0 or step == cfg.train.steps
+            due = step % cfg.checkpoint.every == 0 or step == cfg.train.steps or ended
             minutes = (time.perf_counter() - last_save) / 60
             if due or 0 < cfg.checkpoint.minutes <= minutes or stop.signum is not None:
                 checkpointer.save(state, {"step": step, "elapsed": elapsed()})
                 last_save = time.perf_counter()
-            if at_eval or stop.signum is not None:
+            if eval_text or stop.signum is not None:
                 out.summary(_finish(summary, records, step, elapsed(), finished=False))
-            if stop.signum is not None and step < cfg.train.steps:
+            if stop.signum is not None and step < cfg.train.steps and not ended:
                 raise Stopped(stop.signum, f"at step {step}; its checkpoint is saved")
         for rec in records:
             if rec["status"] == "running":
                 rec["status"] = "completed"
+        summary["stopped_early"] = step < cfg.train.steps
         out.summary(_finish(summary, records, step, elapsed(), finished=True))
         return summary
     except BaseException as e:
@@ -259,6 +278,67 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
         checkpointer.close()
         if feeder is not None:
             feeder.close()
+
+
+def _settled(record: dict) -> bool:
+    return record["diverged_at"] is not None or record["solved_at"] is not None
+
+
+def _stopped(record: dict) -> bool:
+    """Whether the seed trains no more: diverged, or solved in a run that stops when solved."""
+    return record["diverged_at"] is not None or record.get("stopped_at") is not None
+
+
+def _trained_in(record: dict, start: int) -> bool:
+    """Whether the seed trained after step `start` (so a chunk from there has its rows)."""
+    ends = [s for s in (record["diverged_at"], record.get("stopped_at")) if s is not None]
+    return not ends or min(ends) > start
+
+
+def _stopped_and_recorded(record: dict) -> bool:
+    """A solved seed that stopped and has its evaluation from after its stop: further
+    evaluations of its frozen parameters would only repeat that one."""
+    stopped_at = record.get("stopped_at")
+    return stopped_at is not None and record.get("final_step", -1) >= stopped_at
+
+
+def _all_stopped(records: list[dict], cfg) -> bool:
+    """A run that stops when solved ends once every seed has solved or diverged."""
+    return cfg.train.stop_when_solved and all(_stopped(r) for r in records)
+
+
+def _per_row(records: list[dict], rows: list[dict], seeds: list[int]) -> list[dict]:
+    return [records[seeds.index(r["seed"])] for r in rows]
+
+
+def _mark_solved(state, records: list[dict], step: int):
+    """Seeds whose evaluation at `step` met the criterion: their `solved_at` in the state (so a
+    run that stops when solved freezes them from the next step on)."""
+    current = np.asarray(jax.device_get(state.solved_at))
+    new = current.copy()
+    for i, rec in enumerate(records):
+        if rec["solved_at"] is not None and not new[i]:
+            new[i] = rec["solved_at"]
+    if (new == current).all():
+        return state
+    return state.replace(solved_at=jax.device_put(new, state.solved_at.sharding))
+
+
+def _sync_solved(records: list[dict], state, cfg) -> None:
+    """The state's solved steps (from the training streak, or marked after an evaluation) into
+    the seeds' records: solved_at, how, the sequences it took, and where the seed stopped."""
+    batch = cfg.train.batch_size
+    for rec, at in zip(records, np.asarray(jax.device_get(state.solved_at)), strict=True):
+        at = int(at)
+        if not at:
+            continue
+        if rec["solved_at"] is None or at < rec["solved_at"]:
+            rec["solved_at"] = at
+            rec["solved_by"] = "streak"
+        rec.setdefault("solved_by", "eval")
+        rec["solved_sequences"] = rec["solved_at"] * batch
+        if cfg.train.stop_when_solved:
+            rec["stopped_at"] = at
 
 
 def _replay(records: list[dict], seeds: list[int], row: dict, criterion) -> None:

@@ -27,6 +27,13 @@ class TrainState(struct.PyTreeNode):
     step: jax.Array  # int32: optimiser steps taken
     key: jax.Array  # typed PRNG key of the data stream; batch i uses fold_in(key, i)
     diverged_at: jax.Array  # int32: the step whose loss or gradient was non-finite; 0 if none
+    solved_at: jax.Array  # int32: the step at which the seed counted as solved; 0 if not yet
+    streak: jax.Array  # int32: training sequences in a row that met the solved criterion
+
+
+# Fields added after checkpoints were first written: a checkpoint without them restores them
+# as their initial value (zero), which is what a run that predates them had.
+LATER_FIELDS = ("solved_at", "streak")
 
 
 class Engine(NamedTuple):
@@ -38,6 +45,25 @@ class Engine(NamedTuple):
     batch_size: int
     fast_compile: bool = False  # the training chunk at XLA's CPU level 1 (seqlab.train.compile)
     seed_strategy: str = "auto"  # how several seeds share a program (loop.over_seeds)
+    stop_when_solved: bool = False  # a solved seed's parameters stay as they are
+    solved_streak: int = 0  # > 0: solved once this many training sequences in a row met it
+    train_set: int = 0  # > 0: batches drawn from a fixed set of this many sequences
+
+
+def make_engine(cfg, graphdef: nnx.GraphDef, task: Task, tx) -> Engine:
+    """The Engine a run's config describes."""
+    t = cfg.train
+    return Engine(
+        graphdef,
+        task,
+        tx,
+        t.batch_size,
+        t.fast_compile,
+        t.seed_strategy,
+        t.stop_when_solved,
+        t.solved_streak,
+        t.train_set,
+    )
 
 
 def build_model(model_cfg, spec: TaskSpec, key: jax.Array) -> nnx.Module:
@@ -57,7 +83,7 @@ def _init(model_cfg, task: Task, tx) -> tuple[nnx.GraphDef, Callable[[jax.Array]
         init_key, data_key = jax.random.split(seed_key)
         params = nnx.state(build_model(model_cfg, task.spec, init_key), nnx.Param)
         zero = jnp.zeros((), jnp.int32)
-        return TrainState(params, tx.init(params), zero, data_key, zero)
+        return TrainState(params, tx.init(params), zero, data_key, zero, zero, zero)
 
     abstract = nnx.eval_shape(lambda: build_model(model_cfg, task.spec, jax.random.key(0)))
     graphdef, _ = nnx.split(abstract, nnx.Param)  # fails loudly if a model holds other state
