@@ -3,6 +3,7 @@
 from seqlab.models import (  # noqa: F401  (registration)
     gru,
     lstm,
+    lstm1997,
     mlstm,
     peephole_lstm,
     rnn,

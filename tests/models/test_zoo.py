@@ -25,6 +25,7 @@ from tests.train.test_engine import setup as engine_setup
 ZOO = {
     "rnn": {},
     "lstm": {},
+    "lstm1997": {"heads": 2},
     "peephole_lstm": {},
     "gru": {},
     "bilstm": {},
