@@ -10,7 +10,10 @@ Gate order r, z, n along the last axis, as torch.nn.GRU and flax GRUCell. Cho et
 input-side bias `b` (3H) carries b_hr and b_hz folded in (they only ever add to b_ir, b_iz);
 b_hn cannot be folded, since r scales it, and stays its own parameter. flax's GRUCell has no
 b_hn (its recurrent Dense has no bias): it is this cell with b_hn = 0. Initialisation as
-flax's GRUCell: LeCun-normal input kernel, orthogonal recurrent kernel, zero biases.
+flax's GRUCell: LeCun-normal input kernel, orthogonal recurrent kernel, zero biases; or, with
+`model.init=glorot_uniform`, each gate's input and recurrent matrix Glorot-uniform with the
+bound of one gate, as `initialize_matrix` in the models.py of Arjovsky, Shah & Bengio 2016
+(github amarshah/complex_RNN). `model.learn_initial_state=true` learns h_0 (their option too).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.cell_layer import CellLayer
+from seqlab.models.cell_layer import INITS, CellLayer, gate_kernel
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options, with_fields
 from seqlab.models.sizing import CELL_SIZES
@@ -59,21 +62,23 @@ class GRULayer(CellLayer):
         hidden: int,
         *,
         rngs: nnx.Rngs,
+        init: str = "default",
         options: ScanOptions = DEFAULT_OPTIONS,
     ):
         self.out_features = hidden
         self.options = options
-        self.w_ih = nnx.Param(
-            nnx.initializers.lecun_normal()(rngs.params(), (in_features, 3 * hidden))
-        )
-        self.w_hh = nnx.Param(nnx.initializers.orthogonal()(rngs.params(), (hidden, 3 * hidden)))
+        lecun, orthogonal = nnx.initializers.lecun_normal(), nnx.initializers.orthogonal()
+        self.w_ih = nnx.Param(gate_kernel(init, lecun, rngs.params(), in_features, hidden, 3))
+        self.w_hh = nnx.Param(gate_kernel(init, orthogonal, rngs.params(), hidden, hidden, 3))
         self.b = nnx.Param(jnp.zeros((3 * hidden,)))
         self.b_hn = nnx.Param(jnp.zeros((hidden,)))
 
 
 def gru_layers(cfg):
     def direction(in_features: int, rngs: nnx.Rngs) -> GRULayer:
-        return GRULayer(in_features, cfg.hidden, rngs=rngs, options=scan_options(cfg))
+        return GRULayer(
+            in_features, cfg.hidden, rngs=rngs, init=cfg.init, options=scan_options(cfg)
+        )
 
     return recurrent(cfg, direction)
 
@@ -83,6 +88,8 @@ def gru_layers(cfg):
     "GRU, reset gate after the recurrent matmul as torch/cuDNN (Cho et al. 2014)",
     sizes=CELL_SIZES,
     recurrent=True,
+    inits=INITS,
+    learns_initial_state=True,
 )
 def make_gru(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(cfg, spec, gru_layers(cfg), rngs=rngs)
@@ -94,6 +101,8 @@ def make_gru(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     sizes=CELL_SIZES,
     recurrent=True,
     causal=lambda cfg: False,
+    inits=INITS,
+    learns_initial_state=True,
 )
 def make_bigru(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     cfg = with_fields(cfg, bidirectional=True)

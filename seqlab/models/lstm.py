@@ -8,6 +8,21 @@ OptimizedLSTMCell (LeCun-normal input kernel, orthogonal recurrent kernel, zero 
 the forget-gate bias, which is a config option (+1 by default, Jozefowicz et al. 2015), or the
 chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?"):
 b_f ~ log U[1, T_max - 1], b_i = -b_f, which spreads the cells' memory time scales up to T_max.
+
+The LSTM of Arjovsky, Shah & Bengio 2016 ("Unitary Evolution Recurrent Neural Networks"; the
+authors' models.py, github amarshah/complex_RNN) is this cell with three options:
+`model.output_peephole=full`, where the output gate also reads the NEW cell state through a
+full matrix V_o [H, H],
+
+    o = σ(õ + c_t V_o)                       (LSTM_OUTPUT_PEEPHOLE_CELL)
+
+`model.init=glorot_uniform` (their initialize_matrix, each gate's matrices with the bound of
+one gate; V_o bound sqrt(6/(H+H))) and `model.learn_initial_state=true` (their learned h_0 and
+state_0); with `model.embed_dim=0` and the default forget bias 1 it is their model exactly.
+With the default init V_o starts at zero: a fresh layer is then `lstm` with the same weights
+(and the parameter stream of `lstm`, no key drawn for V_o), as `peephole_lstm`'s diagonal
+peepholes start at zero; a random V_o would add noise of the cell state's size to every
+output gate from the first step. The output-peephole cell has no hand-written backward.
 """
 
 from __future__ import annotations
@@ -16,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.cell_layer import CellLayer
+from seqlab.models.cell_layer import INITS, CellLayer, gate_kernel
 from seqlab.models.lstm_vjp import lstm_sequence
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options, with_fields
@@ -53,11 +68,23 @@ def lstm_initial_carry(params: Params, batch_size: int):
     return zeros, zeros
 
 
+def lstm_output_peephole_recur(params: Params, carry, xp_BG: jax.Array):
+    c_BH, h_BH = carry
+    gates_BG = xp_BG + h_BH @ params["w_hh"]
+    i, f, g, o = jnp.split(gates_BG, 4, axis=-1)
+    c_BH = jax.nn.sigmoid(f) * c_BH + jax.nn.sigmoid(i) * jnp.tanh(g)
+    h_BH = jax.nn.sigmoid(o + c_BH @ params["v_o"]) * jnp.tanh(c_BH)
+    return (c_BH, h_BH), h_BH
+
+
 LSTM_CELL = Cell(lstm_project, lstm_recur, lstm_initial_carry, lstm_sequence)
+LSTM_OUTPUT_PEEPHOLE_CELL = Cell(lstm_project, lstm_output_peephole_recur, lstm_initial_carry)
+OUTPUT_PEEPHOLES = ("none", "full")
 
 
 class LSTMLayer(CellLayer):
-    """One LSTM layer: [T, B, D] -> [T, B, H], driven by `scan_cell`."""
+    """One LSTM layer: [T, B, D] -> [T, B, H], driven by `scan_cell`; `output_peephole="full"`
+    adds V_o and runs LSTM_OUTPUT_PEEPHOLE_CELL."""
 
     cell = LSTM_CELL
 
@@ -69,14 +96,25 @@ class LSTMLayer(CellLayer):
         rngs: nnx.Rngs,
         forget_bias: float = 1.0,
         chrono_tmax: int = 0,
+        init: str = "default",
+        output_peephole: str = "none",
         options: ScanOptions = DEFAULT_OPTIONS,
     ):
+        if output_peephole not in OUTPUT_PEEPHOLES:
+            raise ValueError(
+                f"model.output_peephole is {output_peephole!r}; valid choices: "
+                f"{', '.join(OUTPUT_PEEPHOLES)}"
+            )
         self.out_features = hidden
         self.options = options
-        self.w_ih = nnx.Param(
-            nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden))
-        )
-        self.w_hh = nnx.Param(nnx.initializers.orthogonal()(rngs.params(), (hidden, 4 * hidden)))
+        lecun, orthogonal = nnx.initializers.lecun_normal(), nnx.initializers.orthogonal()
+        self.w_ih = nnx.Param(gate_kernel(init, lecun, rngs.params(), in_features, hidden, 4))
+        self.w_hh = nnx.Param(gate_kernel(init, orthogonal, rngs.params(), hidden, hidden, 4))
+        if output_peephole == "full":
+            self.cell = LSTM_OUTPUT_PEEPHOLE_CELL  # static: the layer's graphdef records it
+            zeros = lambda key, shape: jnp.zeros(shape)  # noqa: E731  (see the docstring)
+            key = rngs.params() if init != "default" else None
+            self.v_o = nnx.Param(gate_kernel(init, zeros, key, hidden, hidden))
         # Only chrono draws a key: the default initialisation keeps the parameter stream as is.
         key = rngs.params() if chrono_tmax else None
         self.b = nnx.Param(lstm_bias(key, hidden, forget_bias, chrono_tmax))
@@ -84,6 +122,11 @@ class LSTMLayer(CellLayer):
 
 def lstm_layers(cfg, layer: type[LSTMLayer] = LSTMLayer):
     """Layers of `layer` (LSTMLayer or a subclass) from the model config."""
+    if cfg.backward == "hand" and cfg.output_peephole != "none":
+        raise ValueError(
+            "model.backward=hand has no hand-written backward for model.output_peephole="
+            f"{cfg.output_peephole}; use model.backward=autodiff"
+        )
 
     def direction(in_features: int, rngs: nnx.Rngs) -> LSTMLayer:
         return layer(
@@ -92,6 +135,8 @@ def lstm_layers(cfg, layer: type[LSTMLayer] = LSTMLayer):
             rngs=rngs,
             forget_bias=cfg.forget_bias,
             chrono_tmax=cfg.chrono_tmax,
+            init=cfg.init,
+            output_peephole=cfg.output_peephole,
             options=scan_options(cfg),
         )
 
@@ -104,6 +149,9 @@ def lstm_layers(cfg, layer: type[LSTMLayer] = LSTMLayer):
     sizes=CELL_SIZES,
     recurrent=True,
     hand_backward=True,
+    inits=INITS,
+    learns_initial_state=True,
+    output_peepholes=OUTPUT_PEEPHOLES,
 )
 def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(cfg, spec, lstm_layers(cfg), rngs=rngs)
@@ -116,6 +164,9 @@ def make_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     recurrent=True,
     causal=lambda cfg: False,
     hand_backward=True,
+    inits=INITS,
+    learns_initial_state=True,
+    output_peepholes=OUTPUT_PEEPHOLES,
 )
 def make_bilstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     cfg = with_fields(cfg, bidirectional=True)

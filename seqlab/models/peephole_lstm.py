@@ -9,7 +9,11 @@ count"; TensorFlow's LSTMCell(use_peepholes=True)). Gate order i, f, g, o as `ls
 
 The peepholes p_i, p_f, p_o are diagonal (one weight per cell) and start at zero, so a fresh
 layer is exactly `lstm` with the same weights; the gates learn to read the cell state. Bias:
-forget-gate bias or chrono initialisation as `lstm` (`lstm_bias`).
+forget-gate bias or chrono initialisation as `lstm` (`lstm_bias`). `model.init=glorot_uniform`
+and `model.learn_initial_state=true` as `lstm` (Arjovsky, Shah & Bengio 2016; the authors'
+models.py, github amarshah/complex_RNN): W and R per-gate Glorot-uniform, the peepholes, which
+are vectors, not matrices, still zero. `model.output_peephole=full` is `lstm`'s (a full V_o on
+c_t in place of p_o), not this family's.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from seqlab.models.cell_layer import INITS
 from seqlab.models.lstm import LSTMLayer, lstm_initial_carry, lstm_layers, lstm_project
 from seqlab.models.recurrence import Cell, Params
 from seqlab.models.sequence import SequenceModel
@@ -47,6 +52,8 @@ class PeepholeLSTMLayer(LSTMLayer):
     cell = PEEPHOLE_LSTM_CELL
 
     def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs, **lstm_options):
+        if lstm_options.get("output_peephole", "none") != "none":
+            raise ValueError("model.output_peephole applies to lstm, not peephole_lstm")
         super().__init__(in_features, hidden, rngs=rngs, **lstm_options)
         self.p_i = nnx.Param(jnp.zeros((hidden,)))
         self.p_f = nnx.Param(jnp.zeros((hidden,)))
@@ -58,6 +65,8 @@ class PeepholeLSTMLayer(LSTMLayer):
     "LSTM with diagonal peepholes; output gate sees the new cell (Gers & Schmidhuber 2000)",
     sizes=CELL_SIZES,
     recurrent=True,
+    inits=INITS,
+    learns_initial_state=True,
 )
 def make_peephole_lstm(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(cfg, spec, lstm_layers(cfg, PeepholeLSTMLayer), rngs=rngs)

@@ -8,6 +8,11 @@ b_ih + b_hh). Initialisation follows flax's SimpleCell (LeCun-normal input kerne
 orthogonal recurrent kernel, zero bias). IRNN initialises R to the identity and b to zero, so
 at the start each unit carries its value forward unchanged (an integrator) until the input
 moves it; the input kernel keeps the LeCun-normal default.
+
+The tanh RNN and IRNN baselines of Arjovsky, Shah & Bengio 2016 ("Unitary Evolution Recurrent
+Neural Networks"; the authors' models.py, github amarshah/complex_RNN) are this cell with
+`model.init=glorot_uniform` (W and R uniform in ±sqrt(6/(fan_in + fan_out)); the IRNN's R stays
+the identity), `model.learn_initial_state=true` (their learned h_0) and `model.embed_dim=0`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.models.cell_layer import CellLayer
+from seqlab.models.cell_layer import INITS, CellLayer, gate_kernel
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Cell, Params, ScanOptions
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options
 from seqlab.models.sizing import CELL_SIZES
@@ -56,16 +61,18 @@ class RNNLayer(CellLayer):
         *,
         rngs: nnx.Rngs,
         irnn: bool = False,
+        init: str = "default",
         options: ScanOptions = DEFAULT_OPTIONS,
     ):
         self.out_features = hidden
         self.options = options
-        self.w_ih = nnx.Param(nnx.initializers.lecun_normal()(rngs.params(), (in_features, hidden)))
+        lecun, orthogonal = nnx.initializers.lecun_normal(), nnx.initializers.orthogonal()
+        self.w_ih = nnx.Param(gate_kernel(init, lecun, rngs.params(), in_features, hidden))
         if irnn:
             self.cell = RELU_RNN_CELL  # a static attribute: the layer's graphdef records it
             w_hh = jnp.eye(hidden)
         else:
-            w_hh = nnx.initializers.orthogonal()(rngs.params(), (hidden, hidden))
+            w_hh = gate_kernel(init, orthogonal, rngs.params(), hidden, hidden)
         self.w_hh = nnx.Param(w_hh)
         self.b = nnx.Param(jnp.zeros((hidden,)))
 
@@ -73,7 +80,12 @@ class RNNLayer(CellLayer):
 def rnn_layers(cfg):
     def direction(in_features: int, rngs: nnx.Rngs) -> RNNLayer:
         return RNNLayer(
-            in_features, cfg.hidden, rngs=rngs, irnn=cfg.irnn, options=scan_options(cfg)
+            in_features,
+            cfg.hidden,
+            rngs=rngs,
+            irnn=cfg.irnn,
+            init=cfg.init,
+            options=scan_options(cfg),
         )
 
     return recurrent(cfg, direction)
@@ -84,6 +96,8 @@ def rnn_layers(cfg):
     "vanilla tanh RNN (Elman 1990); model.irnn=true: ReLU, identity init (Le et al. 2015)",
     sizes=CELL_SIZES,
     recurrent=True,
+    inits=INITS,
+    learns_initial_state=True,
 )
 def make_rnn(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
     return SequenceModel(cfg, spec, rnn_layers(cfg), rngs=rngs)

@@ -4,6 +4,15 @@ The encoder is an embedding for tokens and a linear map for reals; the backbone 
 `model.layers` layers of one mixer; the readout is linear, at every step or at each
 sequence's last valid step. All activations are time-major.
 
+Cell models with `model.embed_dim=0` have no encoder, as the models of Arjovsky, Shah & Bengio
+2016 (the authors' models.py, github amarshah/complex_RNN): tokens enter the first layer as
+one-hot vectors (vocab_size wide), so its input projection one_hot(x_t) @ W is the row W[x_t],
+and reals enter as they are. One-hot rather than a row lookup inside the cells keeps every
+cell's `project` (input hoisting, the LSTM's hand-written backward) as it is; the extra matmul
+is [T·B, vocab] @ [vocab, gates·H], small for the vocabularies this is meant for. With
+`model.init=glorot_uniform` the encoder, readout and residual projections are Glorot-uniform
+(zero biases) too.
+
 Two kinds of backbone:
 - cells (LSTM, GRU, ...): the encoder is `model.embed_dim` wide, each layer maps its input
   width to its own (`model.hidden`, twice that when bidirectional), optionally wrapped as
@@ -44,12 +53,19 @@ def scan_options(cfg) -> ScanOptions:
 
 
 def recurrent(cfg, make_direction: Callable[[int, nnx.Rngs], nnx.Module]) -> MakeLayer:
-    """A cell layer factory, made bidirectional when `model.bidirectional` is set."""
+    """A cell layer factory, made bidirectional when `model.bidirectional` is set; with
+    `model.learn_initial_state` each direction (a `CellLayer`) learns its own initial carry."""
+
+    def direction(in_features: int, rngs: nnx.Rngs) -> nnx.Module:
+        layer = make_direction(in_features, rngs)
+        if cfg.learn_initial_state:
+            layer.learn_initial_state()
+        return layer
 
     def make_layer(index: int, in_features: int, rngs: nnx.Rngs) -> nnx.Module:
         if cfg.bidirectional:
-            return Bidirectional(lambda: make_direction(in_features, rngs), cfg.merge)
-        return make_direction(in_features, rngs)
+            return Bidirectional(lambda: direction(in_features, rngs), cfg.merge)
+        return direction(in_features, rngs)
 
     return make_layer
 
@@ -59,6 +75,20 @@ def with_fields(cfg, **fields) -> ml_collections.ConfigDict:
     copy = ml_collections.ConfigDict(cfg.to_dict())
     copy.update(fields)
     return copy
+
+
+def dense_init(init: str) -> dict:
+    """nnx.Linear's initialisers for `model.init`: flax's defaults, or Glorot-uniform kernels
+    (zero biases either way)."""
+    if init == "glorot_uniform":
+        return dict(kernel_init=nnx.initializers.glorot_uniform())
+    return {}
+
+
+def _embed_init(init: str) -> dict:
+    if init == "glorot_uniform":  # the table [vocab, width] as the matrix one-hot @ W would be
+        return dict(embedding_init=nnx.initializers.glorot_uniform())
+    return {}
 
 
 def make_norm(kind: str, features: int, rngs: nnx.Rngs) -> nnx.Module | None:
@@ -83,18 +113,22 @@ class SequenceModel(nnx.Module):
     ):
         self.spec = spec
         self.residual = cfg.residual and not blocks
+        dense = dense_init(cfg.init)
         width = cfg.hidden if blocks else cfg.embed_dim
-        if spec.input_kind == "tokens":
-            self.encoder = nnx.Embed(spec.vocab_size, width, rngs=rngs)
+        if not width:  # no encoder: one-hot tokens or the reals themselves
+            self.encoder = None
+            width = spec.vocab_size if spec.input_kind == "tokens" else spec.input_dim
+        elif spec.input_kind == "tokens":
+            self.encoder = nnx.Embed(spec.vocab_size, width, rngs=rngs, **_embed_init(cfg.init))
         else:
-            self.encoder = nnx.Linear(spec.input_dim, width, rngs=rngs)
+            self.encoder = nnx.Linear(spec.input_dim, width, rngs=rngs, **dense)
         layers, norms = [], []
         for index in range(cfg.layers):
             norms.append(make_norm(cfg.norm, width, rngs) if self.residual else None)
             layer = make_layer(index, width, rngs)
             if self.residual and layer.out_features != width:
                 # A residual stack keeps one width: project the mixer's output back to it.
-                layer = _Projected(layer, width, rngs)
+                layer = _Projected(layer, width, rngs, dense)
             layers.append(layer)
             width = layer.out_features
         self.layers = nnx.List(layers)
@@ -103,10 +137,14 @@ class SequenceModel(nnx.Module):
             self.final_norm = nnx.LayerNorm(width, epsilon=1e-5, use_bias=False, rngs=rngs)
         else:
             self.final_norm = make_norm(cfg.norm if self.residual else "none", width, rngs)
-        self.readout = nnx.Linear(width, spec.out_features, rngs=rngs)
+        self.readout = nnx.Linear(width, spec.out_features, rngs=rngs, **dense)
 
     def encode(self, inputs: jax.Array) -> jax.Array:
-        return self.encoder(inputs)
+        if self.encoder is not None:
+            return self.encoder(inputs)
+        if self.spec.input_kind == "tokens":
+            return jax.nn.one_hot(inputs, self.spec.vocab_size, dtype=jnp.float32)
+        return inputs
 
     def _layer_input(self, i: int, x: jax.Array) -> jax.Array:
         norm = self.norms[i]
@@ -151,9 +189,9 @@ class SequenceModel(nnx.Module):
 class _Projected(nnx.Module):
     """A mixer followed by a linear map to `width` (for residual stacks of other widths)."""
 
-    def __init__(self, inner: nnx.Module, width: int, rngs: nnx.Rngs):
+    def __init__(self, inner: nnx.Module, width: int, rngs: nnx.Rngs, dense: dict):
         self.inner = inner
-        self.proj = nnx.Linear(inner.out_features, width, rngs=rngs)
+        self.proj = nnx.Linear(inner.out_features, width, rngs=rngs, **dense)
         self.out_features = width
         self.needs_lengths = getattr(inner, "needs_lengths", False)
 

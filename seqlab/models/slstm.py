@@ -181,6 +181,10 @@ class SLSTMLayer(CellLayer):
 
 def slstm_layers(cfg):
     check_heads(cfg.hidden, cfg.heads, cfg.forget_gate)
+    if cfg.learn_initial_state:  # `recurrent` would make (h, c, n, m) parameters
+        raise ValueError(
+            "model.learn_initial_state does not apply to slstm (its normaliser n starts at 0)"
+        )
 
     def make_layer(index: int, in_features: int, rngs: nnx.Rngs) -> nnx.Module:
         def direction(in_features: int, rngs: nnx.Rngs) -> SLSTMLayer:
