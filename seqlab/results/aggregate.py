@@ -128,9 +128,14 @@ def _summarise(group: pd.DataFrame, metric: str | None) -> dict:
         out[f"final@{length}_mean"], out[f"final@{length}_ci"] = mean_ci(final_at.tolist())
         best_at = _column(group, f"best@{length}.{name}")
         out[f"best@{length}_mean"], out[f"best@{length}_ci"] = mean_ci(best_at.tolist())
+    sequences = _column(group, "solved_sequences")[solved].dropna()
+    out["sequences_to_solve_mean"], out["sequences_to_solve_ci"] = mean_ci(sequences.tolist())
     out.update(
         solved=float(solved.mean()) if len(group) else math.nan,
+        solved_seeds=int(solved.sum()),
         steps_to_solve=float(solved_at.median()) if len(solved_at) else math.nan,
+        sequences_to_solve=float(sequences.median()) if len(sequences) else math.nan,
+        budget_sequences=float(_column(group, "budget_sequences").max()),
         diverged=int(diverged.sum()),
         params=_per_run_mean(group, "params"),
         tokens_per_s=_per_run_mean(group, "tokens_per_s"),
@@ -147,8 +152,11 @@ def aggregate(
 
     Per group: metric (the one summarised: `metric`, else the task's criterion metric),
     seeds, final_mean/final_ci and best_mean/best_ci of that metric, the same for the loss
-    (final_loss_*, best_loss_*), solved (fraction of seeds), steps_to_solve (median over the
-    solved seeds; NaN if none), diverged (seeds), params and tokens_per_s (means over runs),
+    (final_loss_*, best_loss_*), solved (fraction of seeds), solved_seeds, steps_to_solve and
+    sequences_to_solve (medians over the solved seeds; NaN if none), sequences_to_solve_mean
+    and _ci (over the solved seeds), budget_sequences (the most any seed could train: steps x
+    batch, so an unsolved seed is reported at its budget), diverged (seeds), params and
+    tokens_per_s (means over runs),
     status (of the seeds) and runs; for runs that evaluated other task lengths (eval.lengths),
     final@<L>_mean/_ci and best@<L>_mean/_ci of the metric at each length L. `*_ci` is the
     half-width of the 95% Student-t interval.

@@ -123,6 +123,15 @@ def _trained_lengths(df) -> dict:
     return out
 
 
+def _to_solve(r: dict) -> str:
+    """Median training sequences to solve over the solved seeds; with none solved, the budget
+    they had ("> N"), so a model that did not solve is read as not solving within N."""
+    if not _missing(r.get("sequences_to_solve")):
+        return _number(r["sequences_to_solve"], ",.0f")
+    budget = r.get("budget_sequences")
+    return "–" if _missing(budget) else f"> {budget:,.0f}"
+
+
 def table_rows(group) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of one (task, length) table."""
     keys = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
@@ -132,7 +141,7 @@ def table_rows(group) -> tuple[list[str], list[list[str]]]:
     with_loss = metric != "loss"
     if with_loss:
         header.append("final loss")
-    header += ["solved", "steps to solve", "params", "tokens/s"]
+    header += ["solved", "steps to solve", "sequences to solve", "params", "tokens/s"]
     with_status = (group["status"] != "completed").any()
     if with_status:
         header.append("status")
@@ -145,6 +154,7 @@ def table_rows(group) -> tuple[list[str], list[list[str]]]:
         cells += [
             f"{round(r['solved'] * r['seeds'])}/{r['seeds']}",
             _number(r["steps_to_solve"], ".0f"),
+            _to_solve(r),
             _number(r["params"], ",.0f"),
             _number(r["tokens_per_s"], ",.0f"),
         ]

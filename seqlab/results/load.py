@@ -48,6 +48,9 @@ BASE_COLUMNS = (
     "min_length",
     "solved",
     "solved_at",
+    "solved_sequences",
+    "budget_sequences",
+    "stopped_at",
     "diverged_at",
 )
 
@@ -172,12 +175,19 @@ def _rows(run_dir: Path, summary: dict, config: dict) -> list[dict]:
         if not isinstance(rec, dict):
             continue
         row = dict(common)
+        batch = (config.get("train") or {}).get("batch_size")
+        solved_at = rec.get("solved_at")
         row.update(
             seed=rec.get("seed"),
             status=_seed_status(rec.get("status"), summary.get("status")),
             final_step=rec.get("final_step"),
-            solved=rec.get("solved_at") is not None,
-            solved_at=rec.get("solved_at"),
+            solved=solved_at is not None,
+            solved_at=solved_at,
+            # training sequences (steps x batch); summaries before 2026-12-06 lack the field
+            solved_sequences=rec.get("solved_sequences")
+            or (solved_at * batch if solved_at is not None and batch else None),
+            budget_sequences=summary["steps"] * batch if summary.get("steps") and batch else None,
+            stopped_at=rec.get("stopped_at"),
             diverged_at=rec.get("diverged_at"),
         )
         for kind in ("final", "best"):
@@ -207,7 +217,9 @@ def load(path: str | Path) -> pd.DataFrame:
     status (the seed's), run_status, params, tokens_per_s (the whole program's, all its
     seeds), steps (configured), step (reached), final_step, criterion / criterion_mode /
     criterion_threshold (the task's solved criterion), baseline (the loss of the best
-    memoryless predictor: chance level), solved, solved_at, diverged_at, `built.hidden`,
+    memoryless predictor: chance level), solved, solved_at, solved_sequences (training
+    sequences until solved: steps x batch), budget_sequences (the most the run could train:
+    train.steps x batch), stopped_at (a run that stops when solved), diverged_at, `built.hidden`,
     `built.layers`, `built.embed_dim`, `built.heads` (the size built, after `model.size` and
     `model.param_budget`; heads NaN for models without heads),
     `final.<metric>` and `best.<metric>` for every metric evaluated, `final@<L>.<metric>` and
@@ -223,7 +235,9 @@ def load(path: str | Path) -> pd.DataFrame:
             rows.extend(read[2])
     df = pd.DataFrame(rows, columns=None if rows else list(BASE_COLUMNS))
     df = df[_order(df.columns)]
-    for col in ("solved_at", "diverged_at", "final_step", "step", "steps", "params", "seed"):
+    numeric = ("solved_at", "solved_sequences", "budget_sequences", "stopped_at", "diverged_at",
+               "final_step", "step", "steps", "params", "seed")  # fmt: skip
+    for col in numeric:
         if col in df:  # steps: int when every row has one, else float with NaN (not object)
             df[col] = pd.to_numeric(df[col], errors="coerce")
             if len(df) and df[col].notna().all():
