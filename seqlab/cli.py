@@ -1,4 +1,5 @@
-"""`seqlab train | sweep | results | report | dashboard | data | bench | models | tasks`.
+"""`seqlab train | sweep | results | export | docs | report | dashboard | data | bench | models
+| tasks`.
 
 Bad input exits with status 2 and one line on stderr that names the problem and the valid
 choices; nothing is written before the input has been checked.
@@ -96,10 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     from seqlab.data.command import add_parser as add_data
     from seqlab.report.command import add_parsers as add_report
     from seqlab.results.command import add_parser as add_results
+    from seqlab.results.export import add_parser as add_export
     from seqlab.sweep.command import add_parser as add_sweep
 
     add_sweep(sub)
     add_results(sub)
+    add_export(sub)
     add_report(sub)
     add_data(sub)
     add_bench(sub)

@@ -38,3 +38,23 @@ def use_cpu_cores() -> None:
         return
     with contextlib.suppress(RuntimeError):  # backends already started: keep their devices
         jax.config.update("jax_num_cpu_devices", cpu_device_count())
+
+
+def describe_machine() -> str:
+    """The machine a run trains on, for its record: the accelerator's kind where there is one,
+    else the CPU model; the host's cores; jax's version and backend."""
+    import platform
+
+    import jax
+
+    backend = jax.default_backend()
+    if backend == "cpu":
+        kind = platform.processor() or platform.machine()
+        with contextlib.suppress(OSError):
+            for line in open("/proc/cpuinfo"):  # noqa: SIM115 - read until the first match
+                if line.startswith("model name"):
+                    kind = line.split(":", 1)[1].strip()
+                    break
+    else:
+        kind = f"{jax.local_device_count()} x {jax.devices()[0].device_kind}"
+    return f"{kind}; {os.cpu_count()} cores; jax {jax.__version__} ({backend})"

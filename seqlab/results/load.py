@@ -162,6 +162,7 @@ def _labels(run_dir: Path, summary: dict, config: dict) -> dict:
         "criterion_threshold": threshold,
         "baseline": task.get("baseline"),
         "min_length": task.get("min_length"),  # variable-length tasks (absent before 2026-11-23)
+        "machine": summary.get("machine"),  # where it trained (recorded from 2026-12-06)
         # the width and depth built (model.size and param_budget resolved), where recorded
         **{f"built.{k}": v for k, v in (summary.get("size") or {}).items()},
     }

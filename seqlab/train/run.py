@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from seqlab import config as config_lib
+from seqlab.devices import describe_machine
 from seqlab.models.sizing import built_size
 from seqlab.registry import TASKS
 from seqlab.tasks.base import host_fed
@@ -169,6 +170,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
         "params": param_count(state),
         "size": built_size(cfg.model, spec),
         "steps": cfg.train.steps,
+        "machine": describe_machine(),
         "seeds": records,
         "throughput": {},
     }
