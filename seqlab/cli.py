@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_train)
     from seqlab.bench import add_parser as add_bench
     from seqlab.data.command import add_parser as add_data
+    from seqlab.docs.render import add_parser as add_docs
     from seqlab.report.command import add_parsers as add_report
     from seqlab.results.command import add_parser as add_results
     from seqlab.results.export import add_parser as add_export
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep(sub)
     add_results(sub)
     add_export(sub)
+    add_docs(sub)
     add_report(sub)
     add_data(sub)
     add_bench(sub)

@@ -1,0 +1,185 @@
+"""The named blocks `seqlab docs` renders: each a function of the committed studies that
+returns Markdown (a table, a figure link, a provenance line). Add a block by defining a
+function and listing it in BLOCKS; reference it from a document with
+
+    <!-- generated: <name> -->
+    <!-- end: <name> -->
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from seqlab.docs import figures, papers
+from seqlab.docs.studies import Studies
+from seqlab.results.aggregate import mean_ci
+
+
+def _md(header: list[str], rows: list[list[str]]) -> str:
+    from seqlab.results.command import _markdown
+
+    return _markdown(header, rows)
+
+
+def _pm(values, fmt: str = ".3g") -> str:
+    mean, half = mean_ci(list(values))
+    if math.isnan(mean):
+        return "–"
+    return format(mean, fmt) if math.isnan(half) else f"{format(mean, fmt)} ± {half:.2g}"
+
+
+def _count(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def provenance(studies: Studies, study: str, command: str) -> str:
+    meta = studies.meta(study)
+    seeds = studies.seeds(study)
+    machines = "; ".join(meta.get("machine") or ["unrecorded"])
+    return (
+        f"*Study `{study}`: {meta['runs']} programs, {len(seeds)} seeds, trained on {machines}; "
+        f"exported {meta['written']} at seqlab commit `{meta.get('seqlab_commit') or '?'}`. "
+        f"Reproduce: `{command}`, then `seqlab export runs/{study} -o "
+        f"experiments/results/{study}.json` and `seqlab docs`.*"
+    )
+
+
+# -- Arjovsky, Shah & Bengio 2016 -------------------------------------------------------------
+
+
+def _arjovsky_label(seeds):
+    irnn = seeds.get("cfg.model.irnn")
+    return [
+        "irnn" if irnn is not None and bool(irnn.iloc[i]) else str(m)
+        for i, m in enumerate(seeds["model"])
+    ]
+
+
+def _arjovsky(studies: Studies, task: str):
+    seeds = studies.seeds("arjovsky2016")
+    seeds = seeds[seeds["task"] == task].copy()
+    seeds["label"] = _arjovsky_label(seeds)
+    return seeds
+
+
+def _arjovsky_table(studies: Studies, task: str, metric: str, claims: dict) -> str:
+    seeds = _arjovsky(studies, task)
+    figure = "Fig. 1" if task == "copy" else "Fig. 2"
+    header = ["model", "T", "seeds", f"final held-out {metric}", "baseline", "final / baseline",
+              "best", "solved", f"paper ({figure})"]  # fmt: skip
+    if task == "copy":
+        header.insert(6, "recall accuracy")
+    rows = []
+    for (label, length), group in seeds.groupby(["label", "length"], sort=True):
+        baseline = float(group["baseline"].iloc[0])
+        final = group[f"final.{metric}"]
+        row = [label, str(length), str(len(group)), _pm(final), f"{baseline:.3g}",
+               _pm(final / baseline, ".2f"), _pm(group[f"best.{metric}"])]  # fmt: skip
+        if task == "copy":
+            row.append(_pm(group["final.recall_accuracy"], ".2f"))
+        row += [f"{int(group['solved'].sum())}/{len(group)}", claims[label]]
+        rows.append(row)
+    return _md(header, rows)
+
+
+def arjovsky_copy(studies: Studies) -> str:
+    return _arjovsky_table(studies, "copy", "loss", papers.ARJOVSKY_2016_COPY)
+
+
+def arjovsky_adding(studies: Studies) -> str:
+    return _arjovsky_table(studies, "adding", "mse", papers.ARJOVSKY_2016_ADDING)
+
+
+def _arjovsky_figure(studies: Studies, task: str) -> str:
+    seeds = _arjovsky(studies, task)
+    labels = dict(zip(seeds["run"], seeds["label"], strict=True))
+    curves = studies.curves("arjovsky2016")
+    curves = curves[curves["run"].isin(labels)].copy()
+    curves["label"] = curves["run"].map(labels)
+    baselines = seeds.groupby("length")["baseline"].first().to_dict()
+    metric, ylabel = ("loss", "cross-entropy") if task == "copy" else ("mse", "MSE")
+    title = (
+        f"Arjovsky et al. 2016 {task} protocol in seqlab: held-out {ylabel}, mean and 95% CI "
+        "over 3 seeds"
+    )
+    return studies.figure(
+        f"arjovsky2016_{task}",
+        lambda: figures.curve_panels(curves, metric, baselines.get, title, ylabel, log_y=True),
+    )
+
+
+def arjovsky_copy_figure(studies: Studies) -> str:
+    return _arjovsky_figure(studies, "copy")
+
+
+def arjovsky_adding_figure(studies: Studies) -> str:
+    return _arjovsky_figure(studies, "adding")
+
+
+def arjovsky_provenance(studies: Studies) -> str:
+    return provenance(
+        studies, "arjovsky2016", "seqlab sweep experiments/arjovsky2016.py --workdir "
+        "runs/arjovsky2016 --jobs 2"
+    )  # fmt: skip
+
+
+# -- Hochreiter & Schmidhuber 1997 -----------------------------------------------------------
+
+
+def hochreiter_table(studies: Studies) -> str:
+    seeds = studies.seeds("hochreiter1997")
+    header = ["T", "paper: sequences to success (Table 7)", "seqlab: seeds that met the rule",
+              "sequences to success, mean ± 95% CI (median)", "ceiling", "seqlab / paper",
+              "held-out sequences wrong, final (of 2048)"]  # fmt: skip
+    rows = []
+    for length, group in seeds.groupby("length", sort=True):
+        paper = papers.HOCHREITER_1997_TABLE_7.get(int(length), {})
+        solved = group[group["solved"].astype(bool)]["solved_sequences"]
+        ratio = solved.mean() / paper["sequences"] if len(solved) and paper else math.nan
+        wrong = (1 - group["final.accuracy"]) * 2048
+        rows.append([
+            str(length),
+            _count(paper["sequences"]) if paper else "–",
+            f"{len(solved)}/{len(group)}",
+            f"{_pm(solved, ',.0f')} ({_count(solved.median())})" if len(solved) else "none",
+            _count(group["budget_sequences"].max()),
+            "–" if math.isnan(ratio) else f"{ratio:.2f}",
+            _pm(wrong, ".1f"),
+        ])  # fmt: skip
+    return _md(header, rows)
+
+
+def hochreiter_figure(studies: Studies) -> str:
+    seeds = studies.seeds("hochreiter1997").copy()
+    seeds["label"] = "seqlab lstm1997"
+    reference = {
+        "Hochreiter & Schmidhuber 1997 (Table 7)": {
+            t: v["sequences"] for t, v in papers.HOCHREITER_1997_TABLE_7.items()
+        }
+    }
+    return studies.figure(
+        "hochreiter1997_adding",
+        lambda: figures.sequences_to_solve(
+            seeds, "Adding (1997 variant): training sequences until the paper's rule", reference
+        ),
+    )
+
+
+def hochreiter_provenance(studies: Studies) -> str:
+    return provenance(
+        studies, "hochreiter1997", "seqlab sweep experiments/hochreiter1997.py --workdir "
+        "runs/hochreiter1997 --jobs 2"
+    )  # fmt: skip
+
+
+BLOCKS: dict[str, Callable[[Studies], str]] = {
+    "arjovsky2016.provenance": arjovsky_provenance,
+    "arjovsky2016.copy": arjovsky_copy,
+    "arjovsky2016.copy_figure": arjovsky_copy_figure,
+    "arjovsky2016.adding": arjovsky_adding,
+    "arjovsky2016.adding_figure": arjovsky_adding_figure,
+    "hochreiter1997.provenance": hochreiter_provenance,
+    "hochreiter1997.table": hochreiter_table,
+    "hochreiter1997.figure": hochreiter_figure,
+}
