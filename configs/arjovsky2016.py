@@ -9,7 +9,14 @@ Settings, from the authors' code (github amarshah/complex_RNN at 3537fbf: memory
 adding_problem.py, models.py, optimizations.py) unless marked "paper":
 - RMSProp (optimizations.py `rms_prop`): decay 0.9, the accumulator starts at 1e-3 (not 0) and
   has no epsilon; the update divides by the square root of the *updated* accumulator
-  (`optim.initial_scale=1e-3`, `optim.eps=0`: optax's rmsprop computes exactly that).
+  (`optim.initial_scale=1e-3`; optax's rmsprop computes exactly that). "No epsilon" needs care:
+  a parameter whose gradient is exactly 0 (the learned initial state at long T, whose gradient
+  vanishes through T forget gates) has its accumulator decay as 1e-3 * 0.9^k. In IEEE float32
+  with denormals (the authors' Theano) it stalls at the smallest denormal and the update stays
+  0/sqrt(r) = 0; XLA flushes denormals to zero, so after 764 iterations r = 0 and the update is
+  0/0 = NaN (every adding T=750 seed diverged so in a first run). `optim.eps` = the smallest
+  normal float32 (1.18e-38) inside the square root restores the authors' arithmetic: it changes
+  no update whose accumulator is a normal number, and keeps 0/sqrt(r) at 0.
 - Learning rate 1e-3, batch 20; gradients clipped elementwise to ±1 for the LSTM, the tanh RNN
   and the IRNN (`T.clip(g, -1, 1)`: `optim.clip_value=1`, no norm clipping).
 - A fixed training set of 100,000 sequences per run (`generate_data(..., n_train=1e5)`), each
@@ -46,6 +53,7 @@ MODELS = {
     "irnn": dict(name="rnn", hidden=80, irnn=True),
 }
 ITERATIONS = {"copy": 20_000, "adding": 10_000}
+FLOAT32_TINY = 1.1754943508222875e-38  # numpy.finfo(numpy.float32).tiny
 
 
 def get_config(arg: str = "copy-lstm"):
@@ -68,7 +76,7 @@ def get_config(arg: str = "copy-lstm"):
     c.optim.name = "rmsprop"
     c.optim.lr = 1e-3
     c.optim.decay = 0.9
-    c.optim.eps = 0.0
+    c.optim.eps = FLOAT32_TINY  # "no epsilon" under flush-to-zero (see the docstring)
     c.optim.initial_scale = 1e-3
     c.optim.clip_value = 1.0
     c.optim.clip_norm = 0.0

@@ -173,6 +173,58 @@ def hochreiter_provenance(studies: Studies) -> str:
     )  # fmt: skip
 
 
+# -- The zoo across T ---------------------------------------------------------------------------
+
+
+def _zoo(studies: Studies, study: str):
+    seeds = studies.seeds(study).copy()
+    width = seeds["built.hidden"].astype("Int64").astype(str)
+    seeds["label"] = seeds["model"] + " (" + width + ")"
+    return seeds
+
+
+def _solved_cell(group) -> str:
+    solved = group[group["solved"].astype(bool)]["solved_sequences"]
+    head = f"{len(solved)}/{len(group)}"
+    if len(solved):
+        return f"{head} · {_count(solved.median())}"
+    return f"{head} · > {_count(group['budget_sequences'].max())}"
+
+
+def zoo_table(studies: Studies, study: str) -> str:
+    """Per model (width built) and T: seeds solved, the median training sequences to solve
+    (or the budget none solved within), and the final held-out metric."""
+    seeds = _zoo(studies, study)
+    metric = seeds["criterion"].iloc[0]
+    lengths = sorted(seeds["length"].unique())
+    header = ["model (width)", "params"] + [f"T={t}: solved · sequences" for t in lengths]
+    header += [f"T={t}: final {metric}" for t in lengths]
+    rows = []
+    for label, group in seeds.groupby("label", sort=True):
+        by_t = {t: g for t, g in group.groupby("length")}
+        row = [label, _count(group["params"].mean())]
+        row += [_solved_cell(by_t[t]) if t in by_t else "–" for t in lengths]
+        row += [_pm(by_t[t][f"final.{metric}"], ".3g") if t in by_t else "–" for t in lengths]
+        rows.append(row)
+    return _md(header, rows)
+
+
+def zoo_figure(studies: Studies, study: str, task: str) -> str:
+    seeds = _zoo(studies, study)
+    return studies.figure(
+        study,
+        lambda: figures.sequences_to_solve(
+            seeds, f"{task}: training sequences to solve (~20k parameters, 4 seeds)"
+        ),
+    )
+
+
+def zoo_provenance(studies: Studies, study: str) -> str:
+    return provenance(
+        studies, study, f"seqlab sweep experiments/{study}.py --workdir runs/{study} --jobs 2"
+    )
+
+
 BLOCKS: dict[str, Callable[[Studies], str]] = {
     "arjovsky2016.provenance": arjovsky_provenance,
     "arjovsky2016.copy": arjovsky_copy,
@@ -182,4 +234,10 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     "hochreiter1997.provenance": hochreiter_provenance,
     "hochreiter1997.table": hochreiter_table,
     "hochreiter1997.figure": hochreiter_figure,
+    "zoo_copy.provenance": lambda s: zoo_provenance(s, "zoo_copy"),
+    "zoo_copy.table": lambda s: zoo_table(s, "zoo_copy"),
+    "zoo_copy.figure": lambda s: zoo_figure(s, "zoo_copy", "copy"),
+    "zoo_adding.provenance": lambda s: zoo_provenance(s, "zoo_adding"),
+    "zoo_adding.table": lambda s: zoo_table(s, "zoo_adding"),
+    "zoo_adding.figure": lambda s: zoo_figure(s, "zoo_adding", "adding"),
 }

@@ -269,3 +269,27 @@ def test_rmsprop_as_arjovsky_et_al_accumulator_from_1e3_no_epsilon():
         r = 0.9 * r + 0.1 * g**2
         params = params - cfg.optim.lr * g / np.sqrt(r)
         np.testing.assert_allclose(np.asarray(p["w"]), params, rtol=1e-6)
+
+
+def test_arjovsky_rmsprop_keeps_a_parameter_with_zero_gradient_finite():
+    """The authors' RMSProp has no epsilon. Under XLA's flush-to-zero the accumulator of a
+    parameter whose gradient is exactly 0 reaches 0 after 764 steps, and 0/sqrt(0) is NaN;
+    configs/arjovsky2016.py's epsilon (the smallest normal float32) keeps the update at 0, as
+    IEEE denormals kept it in the authors' Theano."""
+    from seqlab import config as config_lib
+
+    faithful = config_lib.load("configs/arjovsky2016.py:adding-lstm").optim
+    for eps, finite in ((faithful.eps, True), (0.0, False)):
+        o = config_lib.base_config().optim
+        o.update(dict(faithful, eps=eps, clip_value=0.0))
+        tx = make_optimizer(o, 10)
+        params = {"w": jnp.ones(2)}
+        step = jax.jit(lambda p, s, tx=tx: tx.update({"w": jnp.array([0.0, 1e-3])}, s, p))
+        state = tx.init(params)
+        for _ in range(800):
+            updates, state = step(params, state)
+            params = jax.tree.map(lambda a, u: a + u, params, updates)
+        w = np.asarray(params["w"])
+        assert bool(np.isfinite(w).all()) is finite
+        if finite:
+            assert w[0] == 1.0  # a zero gradient moves nothing

@@ -1,0 +1,30 @@
+"""The zoo on adding across T: every model (the bidirectional ones too: adding is read at the
+last step) at an equal parameter budget (~20k), four seeds, stopping when solved (held-out
+MSE <= 0.01) within a ceiling.
+
+    seqlab sweep experiments/zoo_adding.py --workdir runs/zoo_adding --jobs 2
+    seqlab export runs/zoo_adding -o experiments/results/zoo_adding.json
+
+The protocol of experiments/zoo_copy.py (Adam 3e-3, global-norm clipping 1, batch 32), at most
+2,000 steps (64,000 training sequences). About 2 h on the 2-core CPU.
+"""
+
+from pathlib import Path
+
+from seqlab.config import load_python_file
+from seqlab.sweep import product
+
+ZOO_COPY = load_python_file(Path(__file__).with_name("zoo_copy.py"), "sweep", "sweep")
+
+CONFIG = "configs/zoo.py"
+BIDIRECTIONAL = ["bilstm", "bigru"]
+LENGTHS = [400, 200, 100, 50]
+
+
+def sweep():
+    zoo = ZOO_COPY.models() + [dict(ZOO_COPY.BUDGET, **{"model.name": m}) for m in BIDIRECTIONAL]
+    return product(
+        {"task.name": "adding", "task.length": LENGTHS},
+        zoo,
+        dict(ZOO_COPY.PROTOCOL, **{"train.steps": 2000}),
+    )
