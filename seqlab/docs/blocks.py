@@ -225,6 +225,52 @@ def zoo_provenance(studies: Studies, study: str) -> str:
     )
 
 
+# -- Anomalies -------------------------------------------------------------------------------
+
+
+def rnn_adding_table(studies: Studies) -> str:
+    """The zoo table's single-seed, single-evaluation MSE at step 1,000, against eight seeds
+    evaluated every 10 steps."""
+    seeds = studies.seeds("rnn_adding_anomaly")
+    curves = studies.curves("rnn_adding_anomaly")
+    header = ["model", "seeds", "MSE at step 1,000: mean ± CI", "min", "max",
+              "evaluations in steps 500-1,000 above 0.3", "highest after step 100"]  # fmt: skip
+    rows = []
+    for model, group in seeds.groupby("model", sort=False):
+        final = group["final.mse"]
+        late = curves[(curves["model"] == model) & (curves["split"] == "eval")]
+        window = late[(late["step"] >= 500) & (late["step"] <= 1000)]["mse"]
+        above = f"{int((window > 0.3).sum())} of {len(window)}"
+        rows.append([model, str(len(group)), _pm(final), f"{final.min():.3g}",
+                     f"{final.max():.3g}", above,
+                     f"{late[late['step'] > 100]['mse'].max():.3g}"])  # fmt: skip
+    return _md(header, rows)
+
+
+def rnn_adding_figure(studies: Studies) -> str:
+    curves = studies.curves("rnn_adding_anomaly")
+    curves = curves[curves["split"] == "eval"]
+
+    def draw():
+        plt = figures._pyplot()
+        models = list(dict.fromkeys(curves["model"]))
+        fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.4), sharey=True)
+        for ax, model in zip(axes, models, strict=True):
+            for seed, c in curves[curves["model"] == model].groupby("seed"):
+                ax.plot(c["step"], c["mse"], lw=0.9, alpha=0.8, label=f"seed {seed}")
+            ax.axhline(1 / 6, color="black", ls=":", lw=1, label="always 1 (1/6)")
+            ax.set_yscale("log")
+            ax.set_title(f"{model}, adding T=100 (configs/zoo.py)")
+            ax.set_xlabel("step")
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("held-out MSE, every 10 steps")
+        axes[-1].legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        return fig
+
+    return studies.figure("rnn_adding_anomaly", draw)
+
+
 BLOCKS: dict[str, Callable[[Studies], str]] = {
     "arjovsky2016.provenance": arjovsky_provenance,
     "arjovsky2016.copy": arjovsky_copy,
@@ -240,4 +286,11 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     "zoo_adding.provenance": lambda s: zoo_provenance(s, "zoo_adding"),
     "zoo_adding.table": lambda s: zoo_table(s, "zoo_adding"),
     "zoo_adding.figure": lambda s: zoo_figure(s, "zoo_adding", "adding"),
+    "rnn_adding_anomaly.table": rnn_adding_table,
+    "rnn_adding_anomaly.figure": rnn_adding_figure,
+    "rnn_adding_anomaly.provenance": lambda s: provenance(
+        s,
+        "rnn_adding_anomaly",
+        "seqlab sweep experiments/rnn_adding_anomaly.py --workdir runs/rnn_adding_anomaly",
+    ),
 }

@@ -4,7 +4,7 @@
     seqlab dashboard runs/x --port 8050     # the same page, live, on 127.0.0.1
 
     from seqlab.report import collect, figures      # the figures, e.g. in a notebook
-    figures.loss_vs_length(collect("runs/copy_vs_length"), "copy").show()
+    figures.loss_vs_length(collect("runs/zoo_copy"), "copy").show()
 
 plotly and pandas are imported by the functions that use them.
 """

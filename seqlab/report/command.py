@@ -1,7 +1,7 @@
 """`seqlab report PATH -o report.html` and `seqlab dashboard PATH --port 8050`.
 
 seqlab report runs/zoo_quick -o runs/zoo_quick/report.html
-seqlab dashboard runs/copy_vs_length            # http://127.0.0.1:8050/, live
+seqlab dashboard runs/zoo_copy            # http://127.0.0.1:8050/, live
 """
 
 from __future__ import annotations

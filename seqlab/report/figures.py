@@ -1,7 +1,7 @@
 """The dashboard's plotly figures, also used by notebooks/analysis.ipynb.
 
     from seqlab.report import collect, figures
-    report = collect("runs/copy_vs_length")
+    report = collect("runs/zoo_copy")
     figures.learning_curves(report, "copy", 100).show()
 
 Every text that comes from a run (model names, config values) is HTML-escaped here: plotly

@@ -1,9 +1,9 @@
 """Results: run directories into pandas DataFrames, and seeds aggregated per configuration.
 
     from seqlab import results
-    df = results.load("runs/copy_vs_length")      # one row per (run, seed)
+    df = results.load("runs/zoo_copy")      # one row per (run, seed)
     table = results.aggregate(df)                 # mean ± 95% CI per configuration
-    curves = results.load_metrics("runs/copy_vs_length")
+    curves = results.load_metrics("runs/zoo_copy")
 
 pandas (and scipy) are imported inside the functions that use them: the CLI imports this
 package to register `seqlab results`, and its other subcommands should not pay for them.

@@ -1,6 +1,6 @@
 """`seqlab results PATH`: the seed-aggregated results of every run below PATH.
 
-    seqlab results runs/copy_vs_length
+    seqlab results runs/zoo_copy
     seqlab results runs/lr_sensitivity --format markdown --metric accuracy
 
 `table` and `markdown` print one table per (task, length), a row per model and varied
