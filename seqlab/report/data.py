@@ -40,6 +40,7 @@ class Report:
     base_source: str  # where the base config of the diffs comes from, in words
     unreadable_lines: dict[str, int] = field(default_factory=dict)  # run path -> lines skipped
     skipped_runs: list[str] = field(default_factory=list)  # why unreadable runs were left out
+    note: str = ""  # what the sweep's results show, in words (its sweep file's NOTE)
     cache: dict = field(default_factory=dict, repr=False)  # derived frames, computed once
 
 
@@ -74,6 +75,7 @@ def collect(path: str | Path) -> Report:
         base_source=source,
         unreadable_lines=dict(metrics.attrs.get("unreadable_lines", {})),
         skipped_runs=skipped,
+        note=sweep_note(root),
     )
 
 
@@ -125,6 +127,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def sweep_note(root: Path) -> str:
+    """The NOTE of the sweep whose workdir is `root` (sweep.json), or ""."""
+    try:
+        return str(json.loads((Path(root) / MANIFEST).read_text()).get("note") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def _base(root: Path, configs: dict[str, dict]) -> tuple[dict[str, dict], str]:

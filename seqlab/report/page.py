@@ -181,7 +181,8 @@ def _summary_html(report: Report) -> str:
     runs = report.runs.drop_duplicates("path")
     counts = runs["run_status"].fillna("unknown").value_counts()
     status = ", ".join(f"{n} {esc(s)}" for s, n in sorted(counts.items()))
-    return (
+    note = f'<p id="note" class="note">{esc(report.note)}</p>' if report.note else ""
+    return note + (
         f'<p id="summary">{len(runs)} run(s), {len(report.runs)} seed(s): {status}. '
         f"Generated {esc(time.strftime('%Y-%m-%d %H:%M:%S'))}.</p>"
     )

@@ -86,10 +86,12 @@ def _in_existing_dirs(runs: list[PlannedRun], workdir: Path) -> list[PlannedRun]
     return [dataclasses.replace(r, dir=existing.get(r.id, r.dir)) for r in runs]
 
 
-def _manifest(args, runs: list[PlannedRun]) -> dict:
-    """sweep.json: the plan, and the base configs that `seqlab report` shows runs against."""
+def _manifest(args, runs: list[PlannedRun], note: str) -> dict:
+    """sweep.json: the plan, the base configs that `seqlab report` shows runs against, and
+    the sweep file's NOTE (what its results show, printed with them and on the dashboard)."""
     return {
         "sweep": str(Path(args.file).resolve()),
+        "note": note,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "group_seeds": not args.no_group_seeds,
         "bases": base_configs(runs),
@@ -138,7 +140,8 @@ def run(args, extra) -> int:
 
     workdir.mkdir(parents=True, exist_ok=True)
     acquire_lock(workdir)  # held until this process exits: one sweep per workdir at a time
-    write_json_atomic(workdir / MANIFEST, _manifest(args, runs))
+    note = str(getattr(module, "NOTE", "") or "")
+    write_json_atomic(workdir / MANIFEST, _manifest(args, runs, note))
     todo, ended, failed = [], [], []
     for r in runs:
         run_dir = workdir / r.dir
@@ -168,6 +171,8 @@ def run(args, extra) -> int:
 
         results = run_slurm(todo, workdir / "slurm", slurm_options)
     newly_failed = [d for d, status in results.items() if status not in ENDED]
+    if note:
+        print(f"\n{note}\n")
     _print_results(workdir)
     n_failed = len(newly_failed) + len(failed)
     print(

@@ -37,10 +37,11 @@ TINY = {
 }
 
 
-def sweep_file(tmp_path: Path, entries: str, name: str = "s.py") -> Path:
+def sweep_file(tmp_path: Path, entries: str, name: str = "s.py", extra: str = "") -> Path:
     path = tmp_path / name
     path.write_text(
-        textwrap.dedent(
+        extra
+        + textwrap.dedent(
             f'''
             """A test sweep."""
             from seqlab.sweep import product, zip
@@ -186,13 +187,20 @@ def assert_each_run_complete_once(workdir: Path, expected_runs: int) -> None:
 
 
 def test_sweep_runs_then_skips_completed_and_retries_failed_only_when_asked(tmp_path):
+    note = "Tiny models, 40 steps: a test, not a ranking."
     path = sweep_file(
-        tmp_path, 'product({"model.name": ["lstm", "gru"]}, TINY, {"train.seed": [0, 1]})'
+        tmp_path,
+        'product({"model.name": ["lstm", "gru"]}, TINY, {"train.seed": [0, 1]})',
+        extra=f"NOTE = {note!r}\n",
     )
     workdir = tmp_path / "sweep"
     first = run_sweep(path, workdir, "--jobs", "2")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "2 to train" in first.stdout and "[2/2]" in first.stdout
+    # the sweep's NOTE is printed with its results, kept in sweep.json and on the dashboard
+    assert first.stdout.index(note) < first.stdout.index("copy, T=6")
+    assert json.loads((workdir / MANIFEST).read_text())["note"] == note
+    assert f'<p id="note" class="note">{note}</p>' in (workdir / "report.html").read_text()
     assert_each_run_complete_once(workdir, 2)
     summaries = sorted(workdir.glob("*/summary.json"))
     stamps = [p.stat().st_mtime_ns for p in summaries]
