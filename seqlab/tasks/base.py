@@ -111,3 +111,13 @@ def require_positive(cfg: Any, *fields: str) -> None:
         v = cfg[f]
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
             raise ValueError(f"task.{f} must be a positive integer, got {v!r}")
+
+
+def positive_or_default(cfg, field: str, default: int) -> int:
+    """A task field where 0 means "the task's default"; negative or non-integer is an error."""
+    value = cfg[field]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(
+            f"task.{field} must be a positive integer (0 = the default, {default}), got {value!r}"
+        )
+    return value or default

@@ -22,8 +22,15 @@ import jax
 import jax.numpy as jnp
 
 from seqlab.registry import TASKS
-from seqlab.tasks.base import Batch, Criterion, Metrics, TaskSpec, cross_entropy, require_positive
-from seqlab.tasks.selective_copy import positive_or_default
+from seqlab.tasks.base import (
+    Batch,
+    Criterion,
+    Metrics,
+    TaskSpec,
+    cross_entropy,
+    positive_or_default,
+    require_positive,
+)
 
 DEFAULT_VOCAB = 16  # Mamba App. E.1
 

@@ -36,8 +36,16 @@ import jax
 import jax.numpy as jnp
 
 from seqlab.registry import TASKS
-from seqlab.tasks.base import Batch, Criterion, Metrics, TaskSpec, cross_entropy, require_positive
-from seqlab.tasks.selective_copy import IGNORE, positive_or_default
+from seqlab.tasks.base import (
+    Batch,
+    Criterion,
+    Metrics,
+    TaskSpec,
+    cross_entropy,
+    positive_or_default,
+    require_positive,
+)
+from seqlab.tasks.selective_copy import IGNORE
 
 POWER_A = 0.01  # Zoology's train_power_a and test_power_a
 DEFAULT_VOCAB = 8192  # Zoology Fig. 2

@@ -26,21 +26,19 @@ import jax
 import jax.numpy as jnp
 
 from seqlab.registry import TASKS
-from seqlab.tasks.base import Batch, Criterion, Metrics, TaskSpec, cross_entropy, require_positive
+from seqlab.tasks.base import (
+    Batch,
+    Criterion,
+    Metrics,
+    TaskSpec,
+    cross_entropy,
+    positive_or_default,
+    require_positive,
+)
 
 NOISE = 0
 IGNORE = -100  # target at an unscored step (torch's and Zoology's ignore_index)
 DEFAULT_VOCAB, DEFAULT_MEMORIZE = 16, 16  # Mamba App. E.1
-
-
-def positive_or_default(cfg, field: str, default: int) -> int:
-    """A task field where 0 means "the task's default"; negative or non-integer is an error."""
-    value = cfg[field]
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(
-            f"task.{field} must be a positive integer (0 = the default, {default}), got {value!r}"
-        )
-    return value or default
 
 
 def selective_copy_baseline(vocab_size: int) -> float:

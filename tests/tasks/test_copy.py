@@ -9,24 +9,29 @@ from seqlab.registry import TASKS
 from tests.conftest import small_config
 
 
-def make(T):
-    return TASKS.get("copy")(small_config(**{"task.length": T}).task)
+def make(T, memorize=0):
+    return TASKS.get("copy")(small_config(**{"task.length": T, "task.memorize": memorize}).task)
 
 
-@pytest.mark.parametrize("T", [1, 5, 100])
-def test_layout_follows_arjovsky(T):
-    task = make(T)
+@pytest.mark.parametrize(("T", "M"), [(1, 10), (5, 10), (100, 10), (10, 3)])
+def test_layout_follows_arjovsky(T, M):
+    task = make(T, 0 if M == 10 else M)  # 0: the paper's 10 symbols
     b = task.sample(jax.random.key(0), 32)
     x, y = np.asarray(b.inputs), np.asarray(b.targets)
-    assert x.shape == y.shape == (T + 20, 32) == (task.spec.seq_len, 32)
-    assert ((x[:10] >= 1) & (x[:10] <= 8)).all()
-    assert (x[10 : T + 9] == 0).all()
-    assert (x[T + 9] == 9).all()
-    assert (x[T + 10 :] == 0).all()
-    assert (y[: T + 10] == 0).all()
-    np.testing.assert_array_equal(y[T + 10 :], x[:10])
-    assert (np.asarray(b.lengths) == T + 20).all()
-    assert set(np.unique(x[:10])) == set(range(1, 9))  # all 8 symbols occur in 320 draws
+    assert x.shape == y.shape == (T + 2 * M, 32) == (task.spec.seq_len, 32)
+    assert ((x[:M] >= 1) & (x[:M] <= 8)).all()
+    assert (x[M : T + M - 1] == 0).all()
+    assert (x[T + M - 1] == 9).all()
+    assert (x[T + M :] == 0).all()
+    assert (y[: T + M] == 0).all()
+    np.testing.assert_array_equal(y[T + M :], x[:M])
+    assert (np.asarray(b.lengths) == T + 2 * M).all()
+    assert set(np.unique(x[:M])) == set(range(1, 9))  # all 8 symbols occur in the draws
+    assert task.spec.baseline == pytest.approx(M * math.log(8) / (T + 2 * M))
+    logits = jax.nn.one_hot(b.targets, 10) * 50.0
+    assert float(task.loss_and_metrics(logits.at[-1].set(0.0), b)[1]["recall_accuracy"]) == (
+        pytest.approx(1 - 1 / M)
+    )  # recall accuracy is over the M recalled steps only
 
 
 def test_baseline_equals_memoryless_predictor_loss():
