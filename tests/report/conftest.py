@@ -66,3 +66,20 @@ def sweep_copy(tiny_sweep, tmp_path) -> Path:
     target = tmp_path / "tiny"
     shutil.copytree(tiny_sweep, target, ignore=shutil.ignore_patterns("checkpoints", ".lock*"))
     return target
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory) -> Path:
+    """A synthetic sweep shaped like `make demo`'s (tests/report/synthetic.py; read-only)."""
+    from tests.report.synthetic import demo_sweep
+
+    return demo_sweep(tmp_path_factory.mktemp("synthetic") / "demo")
+
+
+@pytest.fixture(scope="session")
+def study_runs(tmp_path_factory) -> Path:
+    """A synthetic study with every comparison: lengths, a learning-rate grid, evaluation at
+    other lengths (tests/report/synthetic.py; read-only)."""
+    from tests.report.synthetic import study_sweep
+
+    return study_sweep(tmp_path_factory.mktemp("synthetic") / "study")
