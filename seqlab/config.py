@@ -66,7 +66,13 @@ def base_config() -> ml_collections.ConfigDict:
         irnn=False,  # rnn: ReLU with identity recurrent init (Le, Jaitly & Hinton 2015)
         forget_gate="sigmoid",  # slstm: sigmoid | exponential
         mlstm_form="parallel",  # mlstm, xlstm: recurrent | parallel | chunkwise
-        chunk_size=64,  # mlstm chunkwise form
+        chunk_size=64,  # mlstm chunkwise form; linear recurrences' chunked form
+        scan_form="scan",  # linear recurrences (lru, mingru, minlstm, hawk): scan | associative
+        # | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm: log space); same numbers
+        state_dim=0,  # lru: state size N; hawk: RG-LRU width; 0 = model.hidden
+        r_min=0.0,  # lru ring init: λ uniform (by area) on the ring r_min <= |λ| <= r_max
+        r_max=1.0,
+        max_phase=6.28,  # lru ring init: arg λ uniform in [0, max_phase] (the paper code's 6.28)
         proj_factor=2.0,  # mLSTM block up-projection factor
         ffn_factor=1.3,  # sLSTM block feed-forward (post-up-projection) factor
         conv_kernel=4,  # causal depthwise conv in the xLSTM blocks
@@ -285,6 +291,7 @@ MERGES = ("concat", "sum")
 FORGET_GATES = ("sigmoid", "exponential")
 MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
 INITS = ("default", "glorot_uniform")
+SCAN_FORMS = ("scan", "associative", "chunked", "log")  # seqlab.models.linear_recurrence.FORMS
 OUTPUT_PEEPHOLES = ("none", "full")
 POSITIONS = ("learned", "sinusoidal", "rotary")
 SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
@@ -295,6 +302,7 @@ _CHOICES = {
     "model.mlstm_form": MLSTM_FORMS,
     "model.positions": POSITIONS,
     "model.init": INITS,
+    "model.scan_form": SCAN_FORMS,
     "model.output_peephole": OUTPUT_PEEPHOLES,
     "train.seed_strategy": SEED_STRATEGIES,
     "optim.name": OPTIMIZERS,
@@ -468,6 +476,24 @@ def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
             f"model.output_peephole={m.output_peephole} does not apply to {name!r}; valid "
             f"choices for it: {', '.join(entry.output_peepholes)}"
         )
+    if m.scan_form not in entry.scan_forms:
+        raise ConfigError(
+            f"model.scan_form={m.scan_form} does not apply to {name!r}; valid choices for it: "
+            f"{', '.join(entry.scan_forms)}"
+        )
+    if not (
+        isinstance(m.state_dim, int) and not isinstance(m.state_dim, bool) and m.state_dim >= 0
+    ):
+        raise ConfigError(
+            f"model.state_dim must be an integer >= 0 (0 = model.hidden), got {m.state_dim!r}"
+        )
+    if not 0.0 <= m.r_min < m.r_max <= 1.0:
+        raise ConfigError(
+            f"model.r_min and model.r_max must satisfy 0 <= r_min < r_max <= 1, got "
+            f"{m.r_min} and {m.r_max}"
+        )
+    if not m.max_phase > 0:
+        raise ConfigError(f"model.max_phase must be > 0, got {m.max_phase}")
     if m.param_budget < 0:
         raise ConfigError(f"model.param_budget must be >= 0 (0 = off), got {m.param_budget}")
     if m.checkpoint_every < 0:

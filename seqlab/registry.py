@@ -58,6 +58,7 @@ class Entry:
     inits: tuple[str, ...] = ("default",)  # the model.init schemes the family implements
     learns_initial_state: bool = False  # model.learn_initial_state applies
     output_peepholes: tuple[str, ...] = ("none",)  # the model.output_peephole forms it has
+    scan_forms: tuple[str, ...] = ("scan",)  # the model.scan_form choices it implements
     # (model cfg, the TaskSpec it is built for) -> (the most steps it runs, why), None: no limit
     step_limit: Callable[[Any, Any], tuple[int, str] | None] = _no_step_limit
     # Tasks only: the task.* fields besides name and length that the task reads.
