@@ -68,7 +68,7 @@ def base_config() -> ml_collections.ConfigDict:
         mlstm_form="parallel",  # mlstm, xlstm: recurrent | parallel | chunkwise
         chunk_size=64,  # mlstm chunkwise form; linear recurrences' chunked form
         scan_form="scan",  # linear recurrences (lru, mingru, minlstm, hawk): scan | associative
-        # | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm: log space); same numbers
+        # | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm: log space)
         state_dim=0,  # lru: state size N; hawk: RG-LRU width; 0 = model.hidden
         r_min=0.0,  # lru ring init: λ uniform (by area) on the ring r_min <= |λ| <= r_max
         r_max=1.0,
