@@ -1,8 +1,9 @@
 """What the dashboard shows, computed from run directories with `seqlab.results`.
 
 `collect(path)` reads every run below `path` once and derives the frames the figures and the
-runs table draw from: learning curves with seed bands, per-configuration aggregates, the runs
-table, and each run's config as its difference from the sweep's base config.
+runs table draw from: learning curves (each seed's, and their mean with a seed band),
+per-configuration aggregates, the runs table, and each run's config as its difference from the
+sweep's base config. Series labels come from `seqlab.report.labels`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seqlab.config import ConfigError, flatten
-from seqlab.results.aggregate import BASE_KEYS, aggregate, group_keys, t_quantile
+from seqlab.report.labels import series_labels, settings
+from seqlab.results.aggregate import aggregate, t_quantile
 from seqlab.results.load import RunSkipped, check_directory, find_runs, load, load_metrics
 from seqlab.sweep.plan import MANIFEST
 
@@ -34,7 +36,7 @@ class Report:
     root: Path
     runs: pd.DataFrame  # seqlab.results.load: one row per (run, seed)
     metrics: pd.DataFrame  # seqlab.results.load_metrics: every metrics.jsonl row
-    series: dict[str, str]  # run path -> its series label (model + varied settings)
+    series: dict[str, str]  # run path -> its series label (model + the settings that vary)
     colours: dict[str, str]  # model -> colour
     diffs: dict[str, dict[str, Any]]  # run path -> {config key: value} that differ from base
     base_source: str  # where the base config of the diffs comes from, in words
@@ -42,6 +44,7 @@ class Report:
     skipped_runs: list[str] = field(default_factory=list)  # why unreadable runs were left out
     note: str = ""  # what the sweep's results show, in words (its sweep file's NOTE)
     cache: dict = field(default_factory=dict, repr=False)  # derived frames, computed once
+    settings: dict[str, str] = field(default_factory=dict)  # run path -> its varied settings
 
 
 def collect(path: str | Path) -> Report:
@@ -69,7 +72,8 @@ def collect(path: str | Path) -> Report:
         root=root,
         runs=runs,
         metrics=metrics,
-        series=_series(runs),
+        series=_per_task(runs, series_labels),
+        settings=_per_task(runs, settings),
         colours=_colours(runs),
         diffs={p: _diff(c, base.get(p, {})) for p, c in configs.items()},
         base_source=source,
@@ -92,24 +96,12 @@ def _colours(runs: pd.DataFrame) -> dict[str, str]:
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(models)}
 
 
-def varied_keys(runs: pd.DataFrame) -> list[str]:
-    """The config columns, beyond task, length and model, whose value varies between runs."""
-    return [k for k in group_keys(runs) if k not in BASE_KEYS]
-
-
-def _short(key: str) -> str:
-    return key.removeprefix("cfg.").split(".", 1)[-1]
-
-
-def _series(runs: pd.DataFrame) -> dict[str, str]:
-    """Run path -> model, plus the settings that vary between the runs of its task."""
-    labels = {}
+def _per_task(runs: pd.DataFrame, label) -> dict[str, str]:
+    """`label(runs of one task)` for every task: a task's figures share its series."""
+    out = {}
     for _, task_runs in runs.groupby("task", dropna=False, sort=False):
-        keys = varied_keys(task_runs)
-        for path, row in task_runs.drop_duplicates("path").set_index("path").iterrows():
-            extra = ", ".join(f"{_short(k)}={row[k]}" for k in keys)
-            labels[path] = f"{row['model']} ({extra})" if extra else str(row["model"])
-    return labels
+        out.update(label(task_runs))
+    return out
 
 
 def _configs(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -204,10 +196,54 @@ def _diff(config: dict, base: dict) -> dict:
 # ---- frames the figures draw ---------------------------------------------------------------
 
 
-def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
-    """Evaluation curves, mean and 95% Student-t half-width over seeds at each step.
+def seed_curves(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
+    """Each seed's held-out curve, as evaluated, and carried on where the seed stopped.
 
-    Columns: task, length, series, model, step, mean, ci (NaN with one seed), seeds.
+    Columns: task, length, series, model, path, seed, step, value, carried. A seed that
+    stopped when solved (`train.stop_when_solved`) is frozen: its last evaluation stands for
+    it at the later steps at which other seeds of its series were evaluated (carried=True), so
+    the mean over seeds does not become a mean over the seeds still training. Seeds that
+    diverged, or are still running, are not carried.
+    """
+    key = ("seed_curves", metric)
+    if key not in report.cache:
+        report.cache[key] = _seed_curves(report, metric)
+    return report.cache[key]
+
+
+def _seed_curves(report: Report, metric: str) -> pd.DataFrame:
+    import pandas as pd
+
+    m = report.metrics
+    columns = ["task", "length", "series", "model", "path", "seed", "step", "value", "carried"]
+    if not len(m) or metric not in m or "split" not in m:
+        return pd.DataFrame(columns=columns)
+    rows = m[(m["split"] == "eval") & m[metric].notna()].copy()
+    rows["series"] = rows["path"].map(report.series)
+    rows = rows.rename(columns={metric: "value"}).assign(carried=False)[columns]
+    runs = report.runs
+    stopped = runs[runs["stopped_at"].notna() & runs["diverged_at"].isna()]
+    frozen = set(zip(stopped["path"], stopped["seed"], strict=True))
+    parts = []
+    for _, group in rows.groupby(["task", "length", "series"], dropna=False, sort=False):
+        steps = sorted(group["step"].unique())
+        parts.append(group)
+        for (path, seed), curve in group.groupby(["path", "seed"], sort=False):
+            if (path, seed) not in frozen:
+                continue
+            last = curve.loc[curve["step"].idxmax()]
+            later = [s for s in steps if s > last["step"]]
+            if later:
+                parts.append(pd.DataFrame([{**last, "step": s, "carried": True} for s in later]))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return out.sort_values(["task", "length", "series", "path", "seed", "step"], kind="stable")
+
+
+def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
+    """The seeds' curves (`seed_curves`), mean and 95% Student-t half-width at each step.
+
+    Columns: task, length, series, model, step, mean, ci (NaN with one seed), seeds, carried
+    (how many of the seeds had stopped and count with their last evaluation).
     """
     key = ("curve_bands", metric)
     if key not in report.cache:
@@ -217,21 +253,18 @@ def curve_bands(report: Report, metric: str = CURVE_METRIC) -> pd.DataFrame:
 
 def _curve_bands(report: Report, metric: str) -> pd.DataFrame:
     import numpy as np
-    import pandas as pd
 
-    m = report.metrics
-    columns = ["task", "length", "series", "model", "step", "mean", "ci", "seeds"]
-    if not len(m) or metric not in m or "split" not in m:
-        return pd.DataFrame(columns=columns)
-    rows = m[(m["split"] == "eval") & m[metric].notna()].copy()
-    rows["series"] = rows["path"].map(report.series)
-    grouped = rows.groupby(["task", "length", "series", "model", "step"], dropna=False)[metric]
-    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    curves = seed_curves(report, metric)
+    keys = ["task", "length", "series", "model", "step"]
+    grouped = curves.groupby(keys, dropna=False)
+    out = grouped["value"].agg(["mean", "std", "count"]).reset_index()
+    out["carried"] = grouped["carried"].sum().to_numpy(dtype=int)
     n = out["count"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = t_quantile(np.maximum(n - 1, 1))
-        out["ci"] = np.where(n > 1, t * out["std"].to_numpy() / np.sqrt(n), np.nan)
+        out["ci"] = np.where(n > 1, t * out["std"].to_numpy(dtype=float) / np.sqrt(n), np.nan)
     out = out.rename(columns={"count": "seeds"})
+    columns = [*keys, "mean", "ci", "seeds", "carried"]
     return out[columns].sort_values(["task", "length", "series", "step"], kind="stable")
 
 

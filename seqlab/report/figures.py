@@ -1,56 +1,75 @@
-"""The dashboard's plotly figures, also used by notebooks/analysis.ipynb.
+"""The dashboard's plotly figures, also drawn by notebooks/analysis.ipynb and `seqlab figures`.
 
     from seqlab.report import collect, figures
     report = collect("runs/zoo_copy")
     figures.learning_curves(report, "copy", 100).show()
+    for view in figures.views(report):          # every figure the runs support
+        figures.figure(report, view).show()
 
-Every text that comes from a run (model names, config values) is HTML-escaped here: plotly
-renders a subset of HTML in names and titles.
+A line is a series (seqlab.report.labels): a model's colour, a dash per series of that model.
+This module draws the learning curves and the figures against T, comparisons.py sequences to
+solve, length generalisation and the hyper-parameter view, plotstyle.py their shared layout
+(buttons never over a title) and escaping of every text that comes from a run.
 """
 
 from __future__ import annotations
 
-import html
-import math
+from seqlab.report.comparisons import hyperparameter, length_generalisation, sequences_to_solve
+from seqlab.report.data import (
+    CURVE_METRIC,
+    Report,
+    baselines,
+    by_configuration,
+    curve_bands,
+    seed_curves,
+)
+from seqlab.report.plotstyle import (
+    dashes,
+    esc,
+    layout,
+    log_x,
+    log_y_axis,
+    missing,
+    positive,
+    rgba,
+    series_paths,
+    settings_of,
+)
+from seqlab.report.views import View, views
 
-from seqlab.report.data import CURVE_METRIC, Report, baselines, by_configuration, curve_bands
-
-DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
-LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=420)
-
-
-def _esc(value) -> str:
-    return html.escape(str(value), quote=False)
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
+__all__ = [
+    "figure",
+    "hyperparameter",
+    "learning_curves",
+    "length_generalisation",
+    "loss_vs_length",
+    "sequences_to_solve",
+    "solved_heatmap",
+    "views",
+]
 
 
-def _dashes(report: Report) -> dict[str, str]:
-    """Series of the same model share its colour and differ in dash."""
-    dashes, seen = {}, {}
-    first = report.runs.drop_duplicates("path")
-    for path, model in zip(first["path"], first["model"], strict=True):
-        label = report.series[path]
-        if label not in dashes:
-            k = seen.get(model, 0)
-            dashes[label], seen[model] = DASHES[k % len(DASHES)], k + 1
-    return dashes
+# ---- learning curves ------------------------------------------------------------------------
 
 
 def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_METRIC):
-    """Evaluation `metric` against step: a line per series, seeds as a mean ± 95% CI band."""
+    """Held-out `metric` against step: per series the mean over seeds with its 95% CI band;
+    the buttons show each seed's own curve instead (or both). A solved seed's curve ends in a
+    dot where it solved; a stopped seed counts in the mean with its last evaluation."""
     import plotly.graph_objects as go
 
     bands = curve_bands(report, metric)
     bands = bands[(bands["task"] == task) & (bands["length"] == length)]
-    dashes = _dashes(report)
-    log_y = _positive(bands["mean"])
-    fig = go.Figure()
+    curves = seed_curves(report, metric)
+    curves = curves[(curves["task"] == task) & (curves["length"] == length) & ~curves["carried"]]
+    paths = series_paths(report, task, length)
+    solved = report.runs.set_index(["path", "seed"])["solved_at"].to_dict()
+    dash_of = dashes(report, task)
+    log_y = positive(bands["mean"]) and positive(curves["value"])
+    fig, kinds = go.Figure(), []
     for (label, model), b in bands.groupby(["series", "model"], sort=True):
         colour = report.colours.get(model, "#444444")
+        name, more = esc(label), settings_of(report, paths.get(label, []))
         if b["ci"].notna().any():
             upper, lower = b["mean"] + b["ci"].fillna(0), b["mean"] - b["ci"].fillna(0)
             if log_y:  # a log axis drops values <= 0: the band ends at 1% of the mean there
@@ -61,27 +80,53 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
                     y=list(upper) + list(lower)[::-1],
                     mode="lines",
                     fill="toself",
-                    fillcolor=_rgba(colour, 0.18),
+                    fillcolor=rgba(colour, 0.16),
                     line=dict(width=0),
                     hoverinfo="skip",
                     showlegend=False,
-                    legendgroup=_esc(label),
-                    name=_esc(f"{label} 95% CI"),
+                    legendgroup=name,
+                    name=f"{name} 95% CI",
+                    meta="band",
                 )
             )
-        seeds = int(b["seeds"].max())
+            kinds.append("mean")
         fig.add_trace(
             go.Scatter(
                 x=b["step"],
                 y=b["mean"],
+                customdata=list(zip(b["seeds"], b["carried"], strict=True)),
                 mode="lines+markers" if len(b) < 30 else "lines",
-                line=dict(color=colour, dash=dashes.get(label, "solid")),
-                name=_esc(label),
-                legendgroup=_esc(label),
-                hovertemplate=f"{_esc(label)}<br>step %{{x}}<br>{metric} %{{y:.4g}}"
-                f"<br>mean of {seeds} seed(s)<extra></extra>",
+                line=dict(color=colour, dash=dash_of.get(label, "solid"), width=2),
+                name=name,
+                legendgroup=name,
+                meta="mean",
+                hovertemplate=f"{name}<br>step %{{x}}<br>{metric} %{{y:.4g}}<br>mean of "
+                f"%{{customdata[0]}} seed(s), %{{customdata[1]}} stopped (last value){more}"
+                "<extra></extra>",
             )
         )
+        kinds.append("mean")
+        for (_, seed), c in curves[curves["series"] == label].groupby(["path", "seed"], sort=True):
+            ends_solved = not missing(solved.get((c["path"].iloc[0], seed)))
+            sizes = [0] * (len(c) - 1) + [7 if ends_solved else 0]
+            fig.add_trace(
+                go.Scatter(
+                    x=c["step"],
+                    y=c["value"],
+                    mode="lines+markers",
+                    visible=False,
+                    line=dict(color=colour, width=1, dash=dash_of.get(label, "solid")),
+                    marker=dict(size=sizes, color=colour),
+                    opacity=0.75,
+                    name=f"{name} seed {seed}",
+                    legendgroup=name,
+                    showlegend=False,
+                    meta="seed",
+                    hovertemplate=f"{name}, seed {seed}<br>step %{{x}}<br>{metric} %{{y:.4g}}"
+                    "<extra></extra>",
+                )
+            )
+            kinds.append("seed")
     baseline = baselines(report).get((task, length))
     if baseline is not None and metric == CURVE_METRIC:
         fig.add_hline(
@@ -90,19 +135,18 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
             annotation_text=f"chance {baseline:.3g}",
             annotation_position="top right",
         )
-    fig.update_layout(
-        title=_esc(f"{task} T={length}: held-out {metric}"),
-        xaxis_title="step",
-        yaxis_title=metric,
-        **LAYOUT,
-    )
+    shows = {"mean ± 95% CI": ("mean",), "each seed": ("seed",), "both": ("mean", "seed")}
+    buttons = [
+        dict(label=text, method="restyle", args=[{"visible": [k in on for k in kinds]}])
+        for text, on in shows.items()
+    ]
+    layout(fig, f"{task} T={length}: held-out {metric}", "step", metric, buttons)
     if log_y:
-        fig.update_yaxes(type="log")
+        log_y_axis(fig, [*bands["mean"], *curves["value"]])
     return fig
 
 
-def _positive(values) -> bool:
-    return len(values) > 0 and all(v > 0 for v in values if not math.isnan(v))
+# ---- against T --------------------------------------------------------------------------------
 
 
 def loss_vs_length(report: Report, task: str, which: str = "final"):
@@ -114,23 +158,27 @@ def loss_vs_length(report: Report, task: str, which: str = "final"):
 
     table = by_configuration(report)
     table = table[table["task"] == task].sort_values("length")
-    dashes = _dashes(report)
+    dash_of = dashes(report, task)
+    paths = series_paths(report, task)
     fig = go.Figure()
     kinds = ("final", "best")
     for kind in kinds:
         for (label, model), rows in table.groupby(["series", "model"], sort=True):
+            name = esc(label)
             fig.add_trace(
                 go.Scatter(
                     x=rows["length"],
                     y=rows[f"{kind}_loss_mean"],
                     error_y=dict(type="data", array=rows[f"{kind}_loss_ci"].fillna(0)),
                     mode="lines+markers",
-                    line=dict(color=report.colours.get(model, "#444"), dash=dashes.get(label)),
-                    name=_esc(label),
+                    line=dict(color=report.colours.get(model, "#444"), dash=dash_of.get(label)),
+                    name=name,
                     visible=kind == which,
                     customdata=rows["solved"],
-                    hovertemplate=f"{_esc(label)}<br>T=%{{x}}<br>{kind} loss %{{y:.4g}}"
-                    "<br>solved %{customdata:.0%} of seeds<extra></extra>",
+                    meta=kind,
+                    hovertemplate=f"{name}<br>T=%{{x}}<br>{kind} loss %{{y:.4g}}<br>solved "
+                    f"%{{customdata:.0%}} of seeds{settings_of(report, paths.get(label, []))}"
+                    "<extra></extra>",
                 )
             )
     n = len(fig.data) // 2
@@ -142,15 +190,16 @@ def loss_vs_length(report: Report, task: str, which: str = "final"):
         )
         for kind in kinds
     ]
-    fig.update_layout(
-        title=_esc(f"{task}: loss against sequence length"),
-        xaxis_title="sequence length T",
-        yaxis_title="held-out loss (mean ± 95% CI over seeds)",
-        updatemenus=[dict(type="buttons", direction="right", x=1, y=1.15, buttons=buttons)],
-        **LAYOUT,
+    layout(
+        fig,
+        f"{task}: held-out loss against T",
+        "sequence length T",
+        "held-out loss (mean ± 95% CI)",
+        buttons,
     )
-    if _positive(table["final_loss_mean"]) and _positive(table["best_loss_mean"]):
-        fig.update_yaxes(type="log")
+    if positive(table["final_loss_mean"]) and positive(table["best_loss_mean"]):
+        log_y_axis(fig, [*table["final_loss_mean"], *table["best_loss_mean"]])
+    log_x(fig, table["length"])
     return fig
 
 
@@ -168,9 +217,9 @@ def solved_heatmap(report: Report, task: str):
         for length in lengths:
             cell = table[(table["series"] == label) & (table["length"] == length)]
             if len(cell):
-                solved, seeds = float(cell["solved"].iloc[0]), int(cell["seeds"].iloc[0])
-                row_z.append(solved)
-                row_t.append(f"{round(solved * seeds)}/{seeds}")
+                solved, seeds = int(cell["solved_seeds"].iloc[0]), int(cell["seeds"].iloc[0])
+                row_z.append(solved / seeds)
+                row_t.append(f"{solved}/{seeds}")
             else:
                 row_z.append(None)
                 row_t.append("")
@@ -180,19 +229,33 @@ def solved_heatmap(report: Report, task: str):
         go.Heatmap(
             z=z,
             x=[f"T={t}" for t in lengths],
-            y=[_esc(s) for s in series],
+            y=[esc(s) for s in series],
             text=text,
             texttemplate="%{text}",
             zmin=0,
             zmax=1,
             colorscale="Greens",
-            colorbar=dict(title="solved"),
+            colorbar=dict(title="solved", thickness=12),
             hovertemplate="%{y}<br>%{x}<br>%{text} seeds solved<extra></extra>",
         )
     )
-    fig.update_layout(
-        title=_esc(f"{task}: seeds that solved the task"),
-        xaxis_title="sequence length",
-        **{**LAYOUT, "height": max(260, 60 + 32 * len(series))},
-    )
+    layout(fig, f"{task}: seeds that solved it", "sequence length", "")
+    fig.update_layout(height=max(300, 150 + 30 * len(series)))
     return fig
+
+
+def figure(report: Report, view: View):
+    """The plotly figure of a `views(report)` entry."""
+    if view.section == "curves":
+        return learning_curves(report, view.task, view.length)
+    if view.section == "sequences":
+        return sequences_to_solve(report, view.task)
+    if view.section == "comparison":
+        return loss_vs_length(report, view.task)
+    if view.section == "solved":
+        return solved_heatmap(report, view.task)
+    if view.section == "lengths":
+        return length_generalisation(report, view.task, view.length)
+    if view.section == "hyper":
+        return hyperparameter(report, view.task, view.length, view.key)
+    raise ValueError(f"unknown view section {view.section!r}")

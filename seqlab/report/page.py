@@ -17,6 +17,7 @@ from typing import Any
 
 from seqlab.report import figures
 from seqlab.report.data import Report, runs_table
+from seqlab.report.views import SECTIONS, table, views
 
 # (run path, file name) -> href of that file of the run, or None for no link.
 LinkFn = Callable[[str, str], str | None]
@@ -43,42 +44,63 @@ def _number(value: Any, spec: str) -> str:
     return format(value, spec)
 
 
-def _figures(report: Report) -> list[tuple[str, str, list]]:
-    """(section id, heading, [figure, ...]) in page order."""
-    runs = report.runs
-    pairs = runs[["task", "length"]].drop_duplicates().sort_values(["task", "length"])
-    tasks = sorted(runs["task"].dropna().unique())
-    return [
-        (
-            "curves",
-            "Learning curves",
-            [figures.learning_curves(report, t, n) for t, n in pairs.itertuples(index=False)],
-        ),
-        (
-            "comparison",
-            "Loss against sequence length",
-            [figures.loss_vs_length(report, t) for t in tasks],
-        ),
-        ("solved", "Solved", [figures.solved_heatmap(report, t) for t in tasks]),
-    ]
+# What each section shows and how to read it, in a sentence or two.
+READING = {
+    "curves": "Held-out loss against training step, a line per model (the mean over seeds, "
+    "with its 95% CI band); 'each seed' shows every seed's own curve, where plateaus and "
+    "sudden drops that a mean blurs stay visible. A dot ends a seed that solved the task; "
+    "a stopped seed counts in the mean with its last evaluation. Dotted: chance level.",
+    "sequences": "Training sequences (steps × batch size) until each seed solved the task: "
+    "dots are seeds, the line their median; an open triangle is a seed that did not solve "
+    "it, drawn at the budget it had (Hochreiter & Schmidhuber's presentation).",
+    "comparison": "Final (or best) held-out loss against the sequence length T, mean ± 95% "
+    "CI over seeds: which model still learns the dependency at which T.",
+    "solved": "Seeds that met the task's solved criterion, model × length.",
+    "lengths": "Trained at the shaded lengths, evaluated at others (eval.lengths): the final "
+    "value of the task's metric at each evaluated length, mean ± 95% CI over seeds.",
+    "hyper": "The final value of the task's metric against a swept setting, a line per model: "
+    "the star marks each model's best setting, the slope around it its sensitivity.",
+}
 
 
 def _plots_html(report: Report) -> tuple[str, str]:
-    """(navigation links, the figure sections)."""
+    """(navigation links, the figure sections, each figure with its table)."""
+    plan = views(report)
     nav, sections, n = [], [], 0
-    for section, heading, figs in _figures(report):
+    for section, heading in SECTIONS:
+        chosen = [v for v in plan if v.section == section]
+        if not chosen:
+            continue
         nav.append(f'<a href="#{section}">{esc(heading)}</a>')
-        parts = [f'<section id="{section}"><h2>{esc(heading)}</h2><div class="grid">']
-        for fig in figs:
+        parts = [
+            f'<section id="{section}"><h2>{esc(heading)}</h2>'
+            f'<p class="muted reading">{esc(READING[section])}</p><div class="grid">'
+        ]
+        for view in chosen:
+            fig = figures.figure(report, view)
             parts.append(
+                f'<div class="figure" data-view="{esc(view.name)}">'
                 f'<div class="plot" id="plot-{n}"></div>'
                 f'<script type="application/json" id="plot-{n}-data">'
                 f"{script_json(fig.to_json())}</script>"
+                f"{'' if section == 'solved' else _view_table_html(table(report, view))}</div>"
             )
             n += 1
         parts.append("</div></section>")
         sections.append("".join(parts))
     return " · ".join(nav), "\n".join(sections)
+
+
+def _view_table_html(frame) -> str:
+    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return (
+        f'<div class="table-wrap"><table class="data"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _diff_html(diff: dict) -> str:

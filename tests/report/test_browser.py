@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from seqlab import cli
 from seqlab.report.server import make_server
+from tests.report.synthetic import DEMO_NOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -148,8 +149,10 @@ def _plots(page: Page) -> list[dict]:
     plots = page.evaluate(PLOTS_JS)
     for p in plots:
         assert p["svg"] > 0 and p["traces"] > 0 and p["points"] > 0, p
-    # copy at T=4 and T=6: two learning-curve plots, one loss-vs-length, one heatmap.
-    assert [p["section"] for p in plots] == ["curves", "curves", "comparison", "solved"]
+    # copy at T=4 and T=6: two learning-curve plots, sequences to solve (no seed solves in 30
+    # steps: each drawn at its budget), loss against T, the solved heatmap.
+    sections = ["curves", "curves", "sequences", "comparison", "solved"]
+    assert [p["section"] for p in plots] == sections
     return plots
 
 
@@ -254,3 +257,181 @@ def test_live_dashboard_reloads_when_a_run_appears(sweep_copy, tmp_path, recorde
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# ---- what a person sees: labels, figures that fit the data, controls, sizes ---------------
+
+# Per figure, as drawn: its section, title, the traces drawn with data (visible and holding a
+# finite value), the distinct x values they draw, the axis titles, and the boxes (in CSS
+# pixels) of the title, the buttons, the legend, the plotting area and the figure.
+SEEN_JS = """() => {
+  const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
+    return r.width && r.height ? {x: r.left, y: r.top, w: r.width, h: r.height} : null; };
+  const finite = v => typeof v === 'number' && isFinite(v);
+  const values = a => a ? Array.from(a).flat(Infinity) : [];
+  return Array.from(document.querySelectorAll('.plot')).map(d => {
+    const drawn = (d._fullData || []).filter(t => t.visible === true &&
+      values(t.type === 'heatmap' ? t.z : t.y).some(finite));
+    const xs = new Set(drawn.flatMap(t => t.type === 'heatmap' ? values(t.x) : values(t.x)
+      .filter((x, i) => finite(values(t.y)[i]))).map(String));
+    const layout = d._fullLayout || {};
+    return {
+      id: d.id,
+      section: d.closest('section') ? d.closest('section').id : null,
+      title: layout.title ? layout.title.text : '',
+      traces: (d.data || []).length,
+      drawn: drawn.length,
+      names: drawn.filter(t => t.showlegend !== false).map(t => t.name),
+      xs: Array.from(xs),
+      xtitle: layout.xaxis && layout.xaxis.title ? layout.xaxis.title.text : '',
+      xtype: layout.xaxis ? layout.xaxis.type : '',
+      ytitle: layout.yaxis && layout.yaxis.title ? layout.yaxis.title.text : '',
+      shapes: (layout.shapes || []).map(s => ({x0: s.x0, x1: s.x1, y0: s.y0, y1: s.y1})),
+      titleBox: box(d.querySelector('.gtitle')),
+      buttons: Array.from(d.querySelectorAll('.updatemenu-button')).map(box).filter(b => b),
+      buttonLabels: Array.from(d.querySelectorAll('.updatemenu-button text'))
+        .map(t => t.textContent),
+      legend: box(d.querySelector('g.legend')),
+      area: box(d.querySelector('.draglayer .nsewdrag')),
+      figure: box(d),
+      table: !!(d.closest('.figure') && d.closest('.figure').querySelector('table')),
+    };
+  });
+}"""
+# Everything a reader can see: the page's rendered text and the figures' text (SVG).
+TEXT_JS = """() => document.body.innerText + '\\n' +
+  Array.from(document.querySelectorAll('.plot svg text')).map(t => t.textContent).join('\\n')"""
+UNREADABLE = re.compile(r"\b(nan|NaN|NAN|None|undefined)\b")
+
+
+def _overlap(a: dict | None, b: dict | None) -> bool:
+    if a is None or b is None:
+        return False
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and (a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
+    )
+
+
+def _seen(page: Page) -> list[dict]:
+    """SEEN_JS once every figure is drawn, at its container's width (plotly redraws a figure
+    after the window is resized)."""
+    page.wait_for_function(
+        "() => document.querySelectorAll('.plot').length > 0 && Array.from("
+        "document.querySelectorAll('.plot')).every(d => { const s = d.querySelector("
+        "'svg.main-svg'); return s && Math.abs(s.getBoundingClientRect().width - "
+        "d.getBoundingClientRect().width) < 2; })"
+    )
+    return page.evaluate(SEEN_JS)
+
+
+def _assert_reads_at_a_glance(page: Page, width: int) -> list[dict]:
+    """The checks of issue 19 on whatever the page shows, at the viewport's size."""
+    text = page.evaluate(TEXT_JS)
+    bad = sorted({m.group(0) for m in UNREADABLE.finditer(text)})
+    lines = [line for line in text.splitlines() if UNREADABLE.search(line)][:5]
+    assert bad == [], f"the page shows {bad}: {lines}"
+    figures = _seen(page)
+    for f in figures:
+        where = f"{f['section']}: {f['title']!r}"
+        assert f["traces"] > 0 and f["drawn"] > 0, f"{where} draws nothing"
+        if "sequence length" in f["xtitle"].lower():
+            assert len(f["xs"]) >= 2, f"{where}: against T with one T ({f['xs']})"
+        for button in f["buttons"]:
+            assert not _overlap(button, f["titleBox"]), f"{where}: a button covers the title"
+        assert not _overlap(f["legend"], f["titleBox"]), f"{where}: the legend covers the title"
+        assert f["area"]["w"] >= 280 and f["area"]["h"] >= 180, f"{where}: plot area {f['area']}"
+        assert f["figure"]["x"] + f["figure"]["w"] <= width, f"{where} runs off the page"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    return figures
+
+
+LAPTOP = {"width": 1280, "height": 800}
+WIDE = {"width": 1400, "height": 900}
+
+
+def _open_report(runs: Path, tmp_path: Path, page: Page) -> None:
+    output = tmp_path / "report.html"
+    assert cli.main(["report", str(runs), "-o", str(output)]) == 0
+    page.goto(output.as_uri())
+
+
+def test_demo_dashboard_reads_at_a_glance(demo_runs, tmp_path, recorded):
+    """The synthetic demo (one length per task; cells without heads beside block models with
+    them; lr 1e-2 for cells, 3e-3 for block models): labels are the model names, no figure is
+    drawn against T, no button covers a title, and it fits a wide and a laptop screen."""
+    page = recorded.page
+    _open_report(demo_runs, tmp_path, page)
+    for viewport in (WIDE, LAPTOP):
+        page.set_viewport_size(viewport)
+        page.reload()
+        figures = _assert_reads_at_a_glance(page, viewport["width"])
+    assert page.inner_text("#note") == DEMO_NOTE
+    sections = [f["section"] for f in figures]
+    assert "comparison" not in sections and "solved" not in sections  # one T per task
+    assert sections.count("curves") == 2 and sections.count("sequences") == 2
+    models = {"lstm", "gru", "rnn", "transformer", "mlstm", "xlstm[1:1]"}
+    for f in figures:
+        assert set(f["names"]) <= models, f"{f['title']!r}: legend {f['names']}"
+        assert f["table"], f"{f['title']!r} has no table"
+    assert set(figures[0]["names"]) == models
+    page.set_viewport_size(WIDE)
+    page.reload()
+    _seen(page)
+    _screenshot(page, "demo-dashboard.png")
+    recorded.assert_clean(port=None)
+
+
+def test_study_dashboard_has_every_comparison(study_runs, tmp_path, recorded):
+    """Curves with each seed on demand, sequences to solve against T (unsolved seeds at their
+    budget), length generalisation (training lengths marked), the learning-rate view."""
+    page = recorded.page
+    page.set_viewport_size(WIDE)
+    _open_report(study_runs, tmp_path, page)
+    figures = _assert_reads_at_a_glance(page, WIDE["width"])
+    by = {}
+    for f in figures:
+        by.setdefault(f["section"], []).append(f)
+        # the heatmap is a table of seeds solved itself
+        assert f["table"] == (f["section"] != "solved"), f"{f['title']!r}: table {f['table']}"
+    assert set(by) == {"curves", "comparison", "sequences", "lengths", "hyper", "solved"}
+
+    # sequences to solve against T for copy: the RNN's unsolved seeds at their budgets
+    copy = next(f for f in by["sequences"] if f["title"].startswith("copy"))
+    assert sorted(copy["xs"], key=float) == ["10", "20", "40"]
+    unsolved = page.evaluate(
+        "id => document.getElementById(id)._fullData.filter(t => t.meta === 'unsolved')"
+        ".map(t => [t.name, Array.from(t.x), Array.from(t.y)])",
+        copy["id"],
+    )
+    assert unsolved and {name for name, _, _ in unsolved} == {"rnn"}
+    points = {(x, y) for _, xs, ys in unsolved for x, y in zip(xs, ys, strict=True)}
+    assert points == {(20, 3000 * 64), (40, 6000 * 64)}  # train.steps x batch
+
+    # length generalisation: score against the evaluated length, the training lengths marked
+    (lengths,) = by["lengths"]
+    assert sorted(lengths["xs"], key=float) == ["20", "40", "80"]
+    assert "score" in lengths["ytitle"]
+    shaded = [s for s in lengths["shapes"] if s["x0"] <= 1 and s["x1"] == pytest.approx(20)]
+    assert shaded, lengths["shapes"]
+
+    # the hyper-parameter view: final mse against lr, a line per model, on a log axis
+    (hyper,) = by["hyper"]
+    assert "lr" in hyper["xtitle"] and hyper["xtype"] == "log"
+    assert sorted(hyper["xs"], key=float) == ["0.001", "0.003", "0.01"]
+    assert set(hyper["names"]) == {"lstm", "transformer"}
+
+    # each seed's own curve, on demand
+    curve = next(f for f in by["curves"] if f["title"].startswith("copy T=40"))
+    seeds_js = (
+        "id => document.getElementById(id)._fullData"
+        ".filter(t => t.meta === 'seed' && t.visible === true).length"
+    )
+    assert page.evaluate(seeds_js, curve["id"]) == 0
+    page.locator(f"#{curve['id']} .updatemenu-button", has_text="each seed").click()
+    page.wait_for_function(f"id => ({seeds_js})(id) > 0", arg=curve["id"])
+    assert page.evaluate(seeds_js, curve["id"]) == 3 * 3  # three models, three seeds
+    _assert_reads_at_a_glance(page, WIDE["width"])
+    _screenshot(page, "study-dashboard.png")
+    recorded.assert_clean(port=None)

@@ -39,19 +39,21 @@ def plot_data(page: str) -> list[dict]:
 
 def test_report_file_is_self_contained_with_every_section(sweep_copy, tmp_path, capsys):
     page = write_report(sweep_copy, tmp_path, capsys)
-    for section in ("curves", "comparison", "solved", "runs"):
+    for section in ("curves", "sequences", "comparison", "solved", "runs"):
         assert f'<section id="{section}">' in page
+    for section in ("lengths", "hyper"):  # no eval.lengths, no swept setting
+        assert f'<section id="{section}">' not in page
     assert "Plotly" in page and not re.search(r"<(script|link)[^>]+(src|href)=\"?https?:", page)
     plots = plot_data(page)
-    # learning curves for copy T=4 and T=6, one loss-vs-length, one heatmap
-    assert len(plots) == 4
+    # learning curves for copy T=4 and T=6, sequences to solve, loss against T, the heatmap
+    assert len(plots) == 5
     titles = [p["layout"]["title"]["text"] for p in plots]
     assert titles[:2] == ["copy T=4: held-out loss", "copy T=6: held-out loss"]
     curve_names = {t["name"] for t in plots[0]["data"] if t.get("showlegend") is not False}
     assert curve_names == set(MODELS)
     assert any("chance" in a["text"] for a in plots[0]["layout"]["annotations"])
     assert len(re.findall(r"<tr data-task=", page)) == 4
-    heatmap = plots[3]["data"][0]
+    heatmap = plots[4]["data"][0]
     assert heatmap["type"] == "heatmap" and sorted(heatmap["y"]) == sorted(MODELS)
 
 
@@ -111,7 +113,7 @@ def test_truncated_metrics_line_is_skipped_and_counted(sweep_copy, tmp_path, cap
     assert "1 unreadable line(s) in metrics.jsonl skipped" in warnings
     assert victim.name in warnings
     assert "(1 bad metrics lines)" in page
-    assert len(plot_data(page)) == 4
+    assert len(plot_data(page)) == 5
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "file"])

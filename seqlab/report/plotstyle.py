@@ -1,0 +1,144 @@
+"""Shared look of the dashboard's figures: layout, colours and dashes per series, escaping.
+
+Buttons sit between the title and the plotting area, left, so they never cover the title; the
+legend is on the right. Every text from a run goes through `esc` (plotly renders a subset of
+HTML in names and titles).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from seqlab.report.data import Report
+from seqlab.report.labels import format_value
+
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+HEIGHT = 420
+UNSOLVED = "triangle-up-open"
+
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def layout(fig, title: str, xtitle: str, ytitle: str, buttons: list | None = None, **extra):
+    """Title top left; buttons (if any) in a row of their own below it; legend on the right."""
+    menus = []
+    if buttons:
+        menus = [
+            dict(
+                type="buttons",
+                direction="right",
+                buttons=buttons,
+                showactive=True,
+                x=0,
+                xanchor="left",
+                y=1,
+                yanchor="bottom",
+                pad=dict(b=6, l=0, r=0, t=0),
+                font=dict(size=11),
+                bgcolor="#f7f7f7",
+            )
+        ]
+    fig.update_layout(
+        template="plotly_white",
+        title=dict(
+            text=esc(title),
+            x=0,
+            xref="paper",
+            xanchor="left",
+            y=1,
+            yref="container",
+            yanchor="top",
+            pad=dict(t=14),
+            font=dict(size=15),
+        ),
+        xaxis_title=xtitle,
+        yaxis_title=ytitle,
+        updatemenus=menus,
+        margin=dict(l=64, r=16, t=88 if buttons else 56, b=52),
+        height=HEIGHT,
+        legend=dict(font=dict(size=11), tracegroupgap=2),
+        hoverlabel=dict(font=dict(size=12)),
+        **extra,
+    )
+    return fig
+
+
+def dashes(report: Report, task: str) -> dict[str, str]:
+    """Series of the same model share its colour and differ in dash (within a task)."""
+    out, seen = {}, {}
+    first = report.runs.drop_duplicates("path")
+    first = first[first["task"] == task].sort_values("path")
+    for path, model in zip(first["path"], first["model"], strict=True):
+        label = report.series[path]
+        if label not in out:
+            k = seen.get(model, 0)
+            out[label], seen[model] = DASHES[k % len(DASHES)], k + 1
+    return out
+
+
+def settings_of(report: Report, paths) -> str:
+    texts = sorted({report.settings.get(p, "") for p in paths} - {""})
+    return f"<br>{esc('; '.join(texts))}" if texts else ""
+
+
+def positive(values) -> bool:
+    finite = [v for v in values if v is not None and not math.isnan(v)]
+    return bool(finite) and all(v > 0 for v in finite)
+
+
+def log_y_axis(fig, values) -> None:
+    """A log y axis where the values are positive and span a factor of 10 or more (else the
+    linear one reads better), ticked at whole decades (the 2s and 5s between them crowd it)."""
+    finite = [float(v) for v in values if v is not None and v == v]
+    if not finite or min(finite) <= 0 or max(finite) / min(finite) < 10:
+        return
+    fig.update_yaxes(type="log", dtick=1)
+
+
+def log_x(fig, values, shown=None) -> None:
+    """A log x axis with a tick at each value, where the values span a factor of 4 or more;
+    `shown` (low, high): the range to show, a margin around it added."""
+    values = sorted({float(v) for v in values})
+    ticks = dict(tickvals=values, ticktext=[format_value(v) for v in values])
+    if len(values) > 1 and values[0] > 0 and values[-1] / values[0] >= 4:
+        fig.update_xaxes(type="log", **ticks)
+        if shown is not None:
+            fig.update_xaxes(range=[math.log10(shown[0]) - 0.12, math.log10(shown[1]) + 0.08])
+    else:
+        fig.update_xaxes(**ticks)
+
+
+def series_paths(report: Report, task: str, length: int | None = None) -> dict[str, list[str]]:
+    runs = report.runs.drop_duplicates("path")
+    runs = runs[runs["task"] == task]
+    if length is not None:
+        runs = runs[runs["length"] == length]
+    out: dict[str, list[str]] = {}
+    for path in runs["path"]:
+        out.setdefault(report.series[path], []).append(path)
+    return out
+
+
+def missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def threshold(fig, report: Report, task: str) -> None:
+    runs = report.runs[report.runs["task"] == task].dropna(subset=["criterion_threshold"])
+    if len(runs):
+        r = runs.iloc[0]
+        op = "≥" if r["criterion_mode"] == "max" else "≤"
+        fig.add_hline(
+            y=float(r["criterion_threshold"]),
+            line=dict(color="#2a7", dash="dot", width=1),
+            annotation_text=f"solved: {esc(r['criterion'])} {op} {r['criterion_threshold']:g}",
+            annotation_position="bottom right",
+        )

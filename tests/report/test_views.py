@@ -1,0 +1,186 @@
+"""What the dashboard draws, without a browser: series labels, the figures the data supports,
+seeds' curves carried past where they stopped, and the numbers of each figure and its table.
+
+Everything runs on the synthetic sweeps of tests/report/synthetic.py (no training).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from seqlab.report import collect, figures
+from seqlab.report.data import curve_bands, seed_curves
+from seqlab.report.labels import applies, format_value, series_labels, short
+from seqlab.report.views import View, table, views
+from seqlab.results import load
+from tests.report.synthetic import write_run
+
+UNREADABLE = re.compile(r"\b(nan|NaN|None|undefined)\b")
+DEMO_MODELS = {"lstm", "gru", "rnn", "transformer", "mlstm", "xlstm[1:1]"}
+
+
+@pytest.fixture(scope="module")
+def demo(demo_runs):
+    return collect(demo_runs)
+
+
+@pytest.fixture(scope="module")
+def study(study_runs):
+    return collect(study_runs)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(2.0, "2"), (2, "2"), (1e-3, "0.001"), (3e-4, "0.0003"), (0.5, "0.5"), (True, "true"),
+     ((40, 64), "(40, 64)"), ("", '""'), (math.nan, "–"), (None, "–"), ("rotary", "rotary")],
+)  # fmt: skip
+def test_values_are_written_as_a_person_writes_them(value, text):
+    assert format_value(value) == text
+
+
+def test_a_setting_applies_only_to_the_families_that_read_it():
+    assert applies("mlstm", "cfg.model.mlstm_form", "chunkwise")
+    assert applies("xlstm[1:1]", "cfg.model.mlstm_form", "parallel")
+    assert not applies("lstm", "cfg.model.mlstm_form", "parallel")
+    assert applies("transformer", "cfg.model.positions", "rotary")
+    assert not applies("gru", "cfg.model.positions", "learned")
+    assert applies("slstm", "cfg.model.heads", 4) and not applies("lstm", "cfg.model.heads", 4)
+    assert not applies("transformer", "built.heads", math.nan)  # not built: no value
+    assert applies("lstm", "cfg.optim.lr", 1e-3) and applies("no-such-model", "cfg.model.x", 1)
+    assert short("cfg.optim.lr") == "lr" and short("built.heads") == "heads"
+    keys = ["cfg.train.batch_size", "cfg.eval.batch_size"]
+    assert short(keys[0], keys) == "train.batch_size"
+
+
+def test_demo_labels_are_model_names(demo):
+    """Settings fixed per model (heads, the block models' lr, mlstm_form) tell no two lines
+    apart: the labels are the model names; the settings go to hover texts and tables."""
+    assert set(demo.series.values()) == DEMO_MODELS
+    mlstm = next(p for p, label in demo.series.items() if label == "mlstm")
+    lstm = next(p for p, label in demo.series.items() if label == "lstm")
+    assert demo.settings[mlstm] == "heads=2, layers=1, mlstm_form=chunkwise, lr=0.003"
+    assert demo.settings[lstm] == "layers=1, lr=0.01"  # no heads, positions or mlstm_form
+
+
+def test_labels_name_what_varies_within_a_model(tmp_path):
+    """An lr grid names lr; a setting that varies only with T does not split a model's line
+    against T; a setting of another family is never named."""
+    for lr in (1e-3, 1e-2):
+        write_run(tmp_path, f"lstm_{lr}", model="lstm", cfg={"optim.lr": lr})
+    for length, form in ((10, "parallel"), (20, "chunkwise")):
+        cfg = {"model.heads": 2, "model.mlstm_form": form}
+        write_run(tmp_path, f"mlstm_{length}", model="mlstm", length=length, cfg=cfg)
+    runs = load(tmp_path)
+    labels = series_labels(runs)
+    assert sorted(set(labels.values())) == ["lstm (lr=0.001)", "lstm (lr=0.01)", "mlstm"]
+    by_lr = series_labels(runs[runs["model"] == "lstm"], axis="cfg.optim.lr")
+    assert set(by_lr.values()) == {"lstm"}
+
+
+def test_views_fit_the_data(demo, study):
+    demo_views = views(demo)
+    assert {v.section for v in demo_views} == {"curves", "sequences"}  # one T per task
+    assert [v.name for v in views(study, "hyper")] == ["hyper-adding-T20-lr"]
+    assert [v.name for v in views(study, "lengths")] == ["lengths-parity-T20"]
+    assert [v.task for v in views(study, "comparison")] == ["copy"]  # the only task at 3 T
+    assert {v.section for v in views(study)} == {
+        "curves", "sequences", "comparison", "solved", "lengths", "hyper"
+    }  # fmt: skip
+
+
+def test_a_stopped_seed_counts_with_its_last_value(demo):
+    """lstm on copy: seed 0 solves (and stops) at step 950, seed 1 at 1450; the mean at 1450
+    is over both, seed 0 at its last evaluation."""
+    curves = seed_curves(demo)
+    lstm = curves[(curves["task"] == "copy") & (curves["series"] == "lstm")]
+    own = lstm[~lstm["carried"]]
+    assert own.groupby("seed")["step"].max().to_dict() == {0: 950, 1: 1450}
+    carried = lstm[lstm["carried"]]
+    assert set(carried["seed"]) == {0} and carried["step"].min() == 975
+    last = own[(own["seed"] == 0) & (own["step"] == 950)]["value"].item()
+    assert (carried["value"] == last).all()
+    bands = curve_bands(demo)
+    band = bands[(bands["task"] == "copy") & (bands["series"] == "lstm")]
+    assert (band["seeds"] == 2).all() and band["step"].max() == 1450
+    at = band[band["step"] == 1450].iloc[0]
+    seed1 = own[(own["seed"] == 1) & (own["step"] == 1450)]["value"].item()
+    assert at["mean"] == pytest.approx((last + seed1) / 2) and at["carried"] == 1
+
+
+def test_seeds_curves_on_demand(study):
+    fig = figures.learning_curves(study, "copy", 40)
+    seeds = [t for t in fig.data if t.meta == "seed"]
+    assert len(seeds) == 9 and not any(t.visible for t in seeds)  # 3 models x 3 seeds
+    (menu,) = fig.layout.updatemenus
+    labels = [b.label for b in menu.buttons]
+    assert labels == ["mean ± 95% CI", "each seed", "both"]
+    each = menu.buttons[1].args[0]["visible"]
+    assert [t.meta == "seed" for t in fig.data] == list(each)
+    assert menu.y == 1 and menu.yanchor == "bottom" and fig.layout.title.yref == "container"
+
+
+def test_sequences_to_solve_marks_unsolved_seeds_at_their_budget(study, demo):
+    fig = figures.sequences_to_solve(study, "copy")
+    unsolved = [t for t in fig.data if t.meta == "unsolved"]
+    assert [t.name for t in unsolved] == ["rnn"]
+    assert list(zip(unsolved[0].x, unsolved[0].y, strict=True)) == [
+        (20, 3000 * 64), (20, 3000 * 64), (20, 3000 * 64),
+        (40, 6000 * 64), (40, 6000 * 64), (40, 6000 * 64),
+    ]  # fmt: skip
+    medians = {t.name: list(t.y) for t in fig.data if t.meta == "median"}
+    assert medians["lstm"] == [27200.0, 46400.0, 84800.0]  # the solved seeds' medians
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "sequence length T"
+    single = figures.sequences_to_solve(demo, "copy")  # one T: a column per model
+    assert {t.x[0] for t in single.data if t.meta == "median"} == DEMO_MODELS
+    assert "sequence length" not in (single.layout.xaxis.title.text or "")
+
+
+def test_length_generalisation_marks_the_training_lengths(study):
+    fig = figures.length_generalisation(study, "parity", 20)
+    lines = {t.name: (list(t.x), list(t.y)) for t in fig.data}
+    assert lines["lstm"][0] == [20, 40, 80]
+    assert lines["transformer"][1] == pytest.approx([1.0, 0.6, 0.36])
+    shaded = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [(s.x0, s.x1) for s in shaded] == [(1, 20)]
+    assert fig.layout.title.text == "parity trained at T=1..20: final score at other lengths"
+    rows = table(study, View("lengths", "parity", 20)).set_index("series")
+    assert rows.loc["transformer", "T=80"] == "0.36 ± 0"
+    assert list(rows.columns) == ["seeds", "T=1..20 (trained)", "T=20", "T=40", "T=80"]
+
+
+def test_hyperparameter_view_reads_best_and_sensitivity(study):
+    fig = figures.hyperparameter(study, "adding", 20, "cfg.optim.lr")
+    lines = {t.name: t for t in fig.data if t.meta != "best"}
+    assert set(lines) == {"lstm", "transformer"}
+    assert list(lines["transformer"].x) == [0.001, 0.003, 0.01]
+    best = {t.name: (t.x[0], t.y[0]) for t in fig.data if t.meta == "best"}
+    finals = dict(zip(lines["transformer"].x, lines["transformer"].y, strict=True))
+    assert best["transformer best"] == (0.003, min(finals.values()))  # mse: lower is better
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "lr (optim.lr)"
+    rows = table(study, View("hyper", "adding", 20, "cfg.optim.lr")).set_index("series")
+    assert rows.loc["transformer", "best lr"] == "0.003"
+    assert list(rows.columns) == ["lr=0.001", "lr=0.003", "lr=0.01", "best lr"]
+
+
+def test_tables_and_figure_texts_show_no_missing_values(demo, study):
+    for report in (demo, study):
+        for view in views(report):
+            if view.section != "solved":
+                text = table(report, view).to_string()
+                assert not UNREADABLE.search(text), (view, text)
+            fig = figures.figure(report, view).to_plotly_json()
+            names = [str(t.get("name", "")) for t in fig["data"]]
+            texts = [fig["layout"]["title"]["text"], *names]
+            texts += [str(t.get("hovertemplate", "")) for t in fig["data"]]
+            assert not any(UNREADABLE.search(t) for t in texts), (view, texts)
+
+
+def test_a_figure_per_view_with_finite_data(study):
+    for view in views(study):
+        fig = figures.figure(study, view)
+        ys = [np.asarray(t.z if t.type == "heatmap" else t.y, dtype=float) for t in fig.data]
+        assert any(np.isfinite(y).any() for y in ys if y.size), view
