@@ -5,6 +5,7 @@ from seqlab.models import (  # noqa: F401  (registration)
     lru,
     lstm,
     lstm1997,
+    mingru,
     mlstm,
     peephole_lstm,
     rnn,
