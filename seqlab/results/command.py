@@ -85,12 +85,13 @@ def _pm(mean: float, ci: float) -> str:
     return f"{mean:.4g}" if _missing(ci) else f"{mean:.4g} ± {ci:.2g}"
 
 
-def _key(value) -> str:
-    """A group key's cell: "–" where it does not apply (built.heads of an LSTM); a whole
-    number read back as float (a column with gaps) without its ".0"."""
-    if _missing(value):
-        return "–"
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+def _key(r: dict, key: str) -> str:
+    """A group key's cell: "–" where it does not apply to the row's model (built.heads of an
+    LSTM, model.mlstm_form of anything but the mLSTM families); values written as a person
+    writes them (a whole number read back as float, in a column with gaps, without ".0")."""
+    from seqlab.report.labels import applies, format_value
+
+    return format_value(r[key]) if applies(r["model"], key, r[key]) else "–"
 
 
 def _missing(x) -> bool:
@@ -147,7 +148,7 @@ def table_rows(group) -> tuple[list[str], list[list[str]]]:
         header.append("status")
     rows = []
     for r in group.to_dict("records"):
-        cells = [str(r["model"]), *(_key(r[k]) for k in keys), str(r["seeds"])]
+        cells = [str(r["model"]), *(_key(r, k) for k in keys), str(r["seeds"])]
         cells += [_pm(r["final_mean"], r["final_ci"]), _pm(r["best_mean"], r["best_ci"])]
         if with_loss:
             cells.append(_pm(r["final_loss_mean"], r["final_loss_ci"]))
@@ -220,7 +221,7 @@ def length_rows(group, trained: str) -> tuple[list[str], list[list[str]]]:
     header += [f"T={n}" for n in lengths]
     rows = []
     for r in group.to_dict("records"):
-        cells = [str(r["model"]), *(_key(r[k]) for k in keys), str(r["seeds"])]
+        cells = [str(r["model"]), *(_key(r, k) for k in keys), str(r["seeds"])]
         cells.append(_pm(r["final_mean"], r["final_ci"]))
         cells += [_pm(r.get(f"final@{n}_mean"), r.get(f"final@{n}_ci")) for n in lengths]
         rows.append(cells)

@@ -9,6 +9,7 @@ import copy
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -497,3 +498,36 @@ def test_positions_shown_only_for_models_that_have_them(tmp_path):
     rows = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| model | heads | positions | seeds |"), rows[0]
     assert rows[1].startswith("| lstm | – | – | 2 |") and "| rotary |" in rows[2]
+
+
+def test_family_only_field_shown_for_that_family_only(tmp_path):
+    """model.mlstm_form means nothing to an LSTM: its cell reads "–", not the default."""
+    seeds = copy_seeds([0.5, 0.6], [0.5, 0.6], [None, None])
+    write_run(tmp_path, "lstm", seeds, model="lstm")
+    write_run(tmp_path, "mlstm", seeds, model="mlstm", cfg={"model.mlstm_form": "chunkwise"})
+    write_run(tmp_path, "xlstm", seeds, model="xlstm[1:1]")
+    out = io.StringIO()
+    results_command.print_tables(tmp_path, "markdown", file=out)
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| model | model.mlstm_form | seeds |"), rows[0]
+    assert rows[1].startswith("| lstm | – | 2 |")
+    assert rows[2].startswith("| mlstm | chunkwise | 2 |")
+    assert rows[3].startswith("| xlstm[1:1] | parallel | 2 |")
+
+
+def test_tables_show_no_nan_or_none(tmp_path):
+    """One seed (no interval), no seed solved (no steps to solve), a model without heads beside
+    one with them, a diverged seed: every cell is a number, a setting or "–"."""
+    write_run(tmp_path, "one", [seed_record(0, {"recall_accuracy": 0.5, "loss": 1.0})])
+    write_run(tmp_path, "gone", [seed_record(0, {}, {}, diverged_at=10),
+              seed_record(1, {"recall_accuracy": 0.7, "loss": 0.9})], model="gru")  # fmt: skip
+    run = write_run(tmp_path, "heads", copy_seeds([0.6], [0.6], [None]), model="slstm")
+    summary = json.loads((run / "summary.json").read_text())
+    summary["size"] = {"hidden": 32, "layers": 1, "embed_dim": 16, "heads": 4}
+    (run / "summary.json").write_text(json.dumps(summary))
+    for fmt in ("table", "markdown"):
+        out = io.StringIO()
+        results_command.print_tables(tmp_path, fmt, file=out)
+        text = out.getvalue()
+        assert "slstm" in text and "gru" in text
+        assert not re.search(r"\b(nan|NaN|None|undefined)\b", text), text
