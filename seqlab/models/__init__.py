@@ -2,6 +2,7 @@
 
 from seqlab.models import (  # noqa: F401  (registration)
     gru,
+    hawk,
     lru,
     lstm,
     lstm1997,
