@@ -1,7 +1,9 @@
-"""`seqlab report PATH -o report.html` and `seqlab dashboard PATH --port 8050`.
+"""`seqlab report PATH -o report.html`, `seqlab dashboard PATH --port 8050`, and
+`seqlab figures PATH -o DIR` (seqlab/report/static.py).
 
 seqlab report runs/zoo_quick -o runs/zoo_quick/report.html
 seqlab dashboard runs/zoo_copy            # http://127.0.0.1:8050/, live
+seqlab figures runs/zoo_copy -o figures/  # the dashboard's figures as PNG (or --format svg)
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--port", type=int, default=8050, help="port (default 8050; 0: any free)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.set_defaults(run=run_dashboard)
+    from seqlab.report.static import add_parser as add_figures
+
+    add_figures(subparsers)
 
 
 def write_report(path: str | Path, output: str | Path) -> Path:

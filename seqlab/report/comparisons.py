@@ -4,6 +4,8 @@ hyper-parameter view (seqlab.report.figures re-exports them; views.py says when 
 
 from __future__ import annotations
 
+import math
+
 from seqlab.report.data import Report, by_configuration
 from seqlab.report.labels import format_value, short
 from seqlab.report.plotstyle import (
@@ -169,10 +171,7 @@ def length_generalisation(report: Report, task: str, length: int):
         fillcolor="#999",
         opacity=0.15,
         line_width=0 if low < length else 2,
-        annotation_text=f"trained ({trained})",
-        annotation_position="top right",
     )
-    threshold(fig, report, task)
     layout(
         fig,
         f"{task} trained at {trained}: final {metric} at other lengths",
@@ -181,6 +180,12 @@ def length_generalisation(report: Report, task: str, length: int):
     )
     shown = [*evaluated, length]
     log_x(fig, [low, *shown] if low < length else shown, shown=(min(shown), max(shown)))
+    log = fig.layout.xaxis.type == "log"
+    fig.add_annotation(
+        x=math.log10(length) if log else length, xanchor="right", y=1, yref="paper",
+        yanchor="top", text=f"trained ({trained})", showarrow=False, font=dict(size=11),
+    )  # fmt: skip
+    threshold(fig, report, task)
     return fig
 
 
@@ -233,7 +238,6 @@ def hyperparameter(report: Report, task: str, length: int, key: str):
                     hovertemplate=f"{name}: best {esc(name_of)}=%{{x}}<extra></extra>",
                 )
             )
-    threshold(fig, report, task)
     layout(
         fig,
         f"{task} T={length}: final {metric} against {name_of}",
@@ -244,4 +248,5 @@ def hyperparameter(report: Report, task: str, length: int, key: str):
         log_x(fig, frame[key])
     if mode == "min" and positive(frame["final_mean"]):
         log_y_axis(fig, frame["final_mean"])
+    threshold(fig, report, task)
     return fig

@@ -26,6 +26,7 @@ from seqlab.report.data import (
 from seqlab.report.plotstyle import (
     dashes,
     esc,
+    hline,
     layout,
     log_x,
     log_y_axis,
@@ -127,14 +128,6 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
                 )
             )
             kinds.append("seed")
-    baseline = baselines(report).get((task, length))
-    if baseline is not None and metric == CURVE_METRIC:
-        fig.add_hline(
-            y=baseline,
-            line=dict(color="#333", dash="dot", width=1),
-            annotation_text=f"chance {baseline:.3g}",
-            annotation_position="top right",
-        )
     shows = {"mean ± 95% CI": ("mean",), "each seed": ("seed",), "both": ("mean", "seed")}
     buttons = [
         dict(label=text, method="restyle", args=[{"visible": [k in on for k in kinds]}])
@@ -143,6 +136,9 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
     layout(fig, f"{task} T={length}: held-out {metric}", "step", metric, buttons)
     if log_y:
         log_y_axis(fig, [*bands["mean"], *curves["value"]])
+    baseline = baselines(report).get((task, length))
+    if baseline is not None and metric == CURVE_METRIC:
+        hline(fig, baseline, f"chance {baseline:.3g}", "#333")
     return fig
 
 

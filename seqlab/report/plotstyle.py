@@ -131,14 +131,27 @@ def missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def hline(fig, y: float, text: str, colour: str, below: bool = False) -> None:
+    """A dotted horizontal line across the plot at `y`, labelled at its right end (above it,
+    or `below`). Call it after the y axis type is set: on a log axis plotly places an
+    annotation at log10(y) (plotly.py's add_hline puts its label at 10**y there)."""
+    fig.add_hline(y=y, line=dict(color=colour, dash="dot", width=1))
+    log = fig.layout.yaxis.type == "log"
+    fig.add_annotation(
+        x=1, xref="paper", xanchor="right", y=math.log10(y) if log else y, yref="y",
+        yanchor="top" if below else "bottom", text=text, showarrow=False,
+        font=dict(size=11, color="#333"),
+    )  # fmt: skip
+
+
 def threshold(fig, report: Report, task: str) -> None:
+    """The task's solved criterion as a line (after the y axis type is set)."""
     runs = report.runs[report.runs["task"] == task].dropna(subset=["criterion_threshold"])
     if len(runs):
         r = runs.iloc[0]
         op = "≥" if r["criterion_mode"] == "max" else "≤"
-        fig.add_hline(
-            y=float(r["criterion_threshold"]),
-            line=dict(color="#2a7", dash="dot", width=1),
-            annotation_text=f"solved: {esc(r['criterion'])} {op} {r['criterion_threshold']:g}",
-            annotation_position="bottom right",
-        )
+        value = float(r["criterion_threshold"])
+        if fig.layout.yaxis.type == "log" and value <= 0:
+            return
+        text = f"solved: {esc(r['criterion'])} {op} {value:g}"
+        hline(fig, value, text, "#2a7", below=True)

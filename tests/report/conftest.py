@@ -7,7 +7,9 @@ by `seqlab sweep` (about 30 s on 2 cores). Tests that change a sweep copy it fir
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -16,6 +18,9 @@ import pytest
 from seqlab import cli
 
 ROOT = Path(__file__).resolve().parents[2]
+INSTALL = ROOT / "tools" / "install_chromium.sh"
+CHROMIUM = Path("/usr/bin/chromium")
+NOT_ROOT, APT_FAILED = 2, 3  # install_chromium.sh's exit statuses
 TINY = {
     "task.name": "copy",
     "model.hidden": 8,
@@ -83,3 +88,22 @@ def study_runs(tmp_path_factory) -> Path:
     from tests.report.synthetic import study_sweep
 
     return study_sweep(tmp_path_factory.mktemp("synthetic") / "study")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium, installed by tools/install_chromium.sh when missing.
+
+    The tests that need it skip only where the install cannot work: not root, or apt-get
+    failing outside CI; on CI (`CI` set) a failed install fails.
+    """
+    if CHROMIUM.exists():
+        return CHROMIUM
+    proc = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=1200)
+    output = (proc.stdout + proc.stderr).strip()
+    if proc.returncode == 0 and CHROMIUM.exists():
+        return CHROMIUM
+    why = f"tools/install_chromium.sh failed (status {proc.returncode}):\n{output}"
+    if proc.returncode in (NOT_ROOT, APT_FAILED) and not os.environ.get("CI"):
+        pytest.skip(why)
+    pytest.fail(why)

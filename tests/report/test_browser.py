@@ -5,10 +5,9 @@ The report file (opened as file://) and the live dashboard (served by make_serve
 run appears, log no console error, and make no outside connection: every request a page
 makes is recorded and must be file:, data:, blob:, about: or the test's own server.
 
-Chromium comes from tools/install_chromium.sh (apt-get; playwright's browser download does
-not work here and is never used). Without it the tests skip only where the install cannot
-work: not root, or apt-get failing outside CI; on CI (`CI` set) a failed install fails.
-Screenshots go to test-artifacts/ (gitignored).
+Chromium comes from tools/install_chromium.sh (the `chromium` fixture, conftest.py; playwright's
+browser download does not work here and is never used). Screenshots go to test-artifacts/
+(gitignored), among them the synthetic demo's whole dashboard (demo-dashboard.png).
 """
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,9 +30,6 @@ from tests.report.synthetic import DEMO_NOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-INSTALL = ROOT / "tools" / "install_chromium.sh"
-CHROMIUM = Path("/usr/bin/chromium")
-NOT_ROOT, APT_FAILED = 2, 3  # install_chromium.sh's exit statuses
 # ENVIRONMENT-NOTES.md, "Headless Chromium"; playwright adds --headless and a fresh
 # --user-data-dir (a new temporary profile per launch; it refuses one in `args`).
 FLAGS = [
@@ -53,25 +47,11 @@ ROWS = "#runs-table tbody tr"
 TIMEOUT_MS = 15_000
 
 
-def _ensure_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    proc = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=1200)
-    output = (proc.stdout + proc.stderr).strip()
-    if proc.returncode == 0 and CHROMIUM.exists():
-        return
-    why = f"tools/install_chromium.sh failed (status {proc.returncode}):\n{output}"
-    if proc.returncode in (NOT_ROOT, APT_FAILED) and not os.environ.get("CI"):
-        pytest.skip(why)
-    pytest.fail(why)
-
-
 @pytest.fixture(scope="session")
-def browser():
+def browser(chromium):
     """One headless chromium for the session."""
-    _ensure_chromium()
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        b = p.chromium.launch(executable_path=str(chromium), headless=True, args=FLAGS)
         try:
             yield b
         finally:
