@@ -28,8 +28,11 @@ factor, for packed documents): here every step follows eq. 4, the first step too
 (local-attention blocks between these) is not built.
 
 The block's streaming state is the true recurrent state: the conv's last kernel − 1 inputs and
-h. `model.state_dim` is the RG-LRU width (0: model.hidden); `model.scan_form` runs the RG-LRU as
-scan, associative or chunked (linear_recurrence.py).
+h. `model.state_dim` is the RG-LRU width; 0 (the default) is model.hidden, rounded up to a
+multiple of model.heads where it is not one (the gates' blocks must tile it): so model.hidden
+may be any width, which `model.param_budget` needs (in steps of model.heads = 4 the 5% window
+can fall between two widths below ~80 wide). `model.scan_form` runs the RG-LRU as scan,
+associative or chunked (linear_recurrence.py).
 """
 
 from __future__ import annotations
@@ -156,7 +159,7 @@ class HawkBlock(nnx.Module):
     ):
         if conv_kernel < 1:
             raise ValueError(f"hawk: model.conv_kernel must be >= 1, got {conv_kernel}")
-        W = lru_width or width
+        W = lru_width or heads * -(-width // heads)  # module docstring: rounded up
         final = 2.0 / num_blocks  # Griffin's final_w_init_variance_scale
         expanded = MLP_EXPANSION * width
         self.out_features = width
@@ -211,7 +214,6 @@ class HawkBlock(nnx.Module):
     sizes=BLOCK_SIZES,
     blocks=True,
     causal=lambda cfg: True,
-    width_multiple=lambda cfg: 1 if cfg.state_dim else cfg.heads,
     size_fields=("heads",),
     scan_forms=AFFINE_FORMS,
 )

@@ -265,7 +265,12 @@ def test_parameter_count_and_state():
     )
 
 
-def test_heads_must_divide_the_rglru_width():
+def test_rglru_width_and_heads():
+    """state_dim 0: model.hidden, rounded up to a multiple of heads; a given one must be one."""
+    assert HawkBlock(12, heads=4, rngs=nnx.Rngs(params=0)).rg_lru.out_features == 12
+    rounded = HawkBlock(10, heads=4, rngs=nnx.Rngs(params=0))
+    assert rounded.rg_lru.out_features == 12 and rounded.out_features == 10
+    assert rounded.initial_state(2)[1].shape == (2, 12)
     with pytest.raises(ValueError, match=r"RG-LRU width 10 .* multiple of model\.heads=4"):
         HawkBlock(8, heads=4, rngs=nnx.Rngs(params=0), lru_width=10)
     with pytest.raises(ValueError, match="scan_form=log needs positive"):
