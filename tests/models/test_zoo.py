@@ -34,6 +34,10 @@ ZOO = {
     "mlstm": {"layers": 1, "heads": 2},
     "xlstm[1:1]": {"layers": 2, "heads": 2},
     "transformer": {"layers": 2, "heads": 2},
+    "lru": {},
+    "mingru": {"scan_form": "log"},
+    "minlstm": {"scan_form": "associative"},
+    "hawk": {"layers": 2, "heads": 2, "scan_form": "chunked", "chunk_size": 16},
 }
 
 
