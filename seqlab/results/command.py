@@ -179,30 +179,48 @@ def _plain(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def render(agg, df, markdown: bool = False) -> str:
-    """Text of the tables: one per (task, length) of the aggregated frame `agg`."""
+def tables(agg, df) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of each table: one per (task, length) of the aggregated frame
+    `agg`, and a length-generalisation table after it where runs evaluated other lengths."""
     criteria = _criteria(df)
     trained = _trained_lengths(df)
-    parts = []
+    out = []
     for (task, length), group in agg.groupby(["task", "length"], sort=False, dropna=False):
         varying = [c for c in group.columns if c.startswith(KEY_PREFIXES)]
         group = group.drop(columns=[c for c in varying if group[c].nunique(dropna=False) <= 1])
         title = f"{task}, T={length}"
         if (task, length) in criteria:
             title += f" (solved: {criteria[task, length]})"
-        tables = [(title, table_rows(group))]
+        out.append((title, *table_rows(group)))
         if other_lengths(group):
             metric = group["metric"].iloc[0]
-            tables.append(
-                (f"{task}, trained at {trained[task, length]}: final {metric} at other lengths",
-                 length_rows(group, trained[task, length])),
-            )  # fmt: skip
-        for text, (header, rows) in tables:
-            if markdown:
-                parts.append(f"### {text}\n\n{_markdown(header, rows)}")
-            else:
-                parts.append(f"{text}\n{_plain(header, rows)}")
+            text = f"{task}, trained at {trained[task, length]}: final {metric} at other lengths"
+            out.append((text, *length_rows(group, trained[task, length])))
+    return out
+
+
+def render(agg, df, markdown: bool = False) -> str:
+    """Text of the tables (`tables`), plain or markdown."""
+    parts = []
+    for text, header, rows in tables(agg, df):
+        if markdown:
+            parts.append(f"### {text}\n\n{_markdown(header, rows)}")
+        else:
+            parts.append(f"{text}\n{_plain(header, rows)}")
     return "\n".join(parts)
+
+
+def frames(df, metric: str | None = None) -> list[tuple[str, object]]:
+    """The tables `seqlab results` prints for a `load` frame, as (title, DataFrame of text):
+    what a notebook displays, "–" where a value is missing or a setting does not apply."""
+    import pandas as pd
+
+    from seqlab.results.aggregate import aggregate
+
+    return [
+        (title, pd.DataFrame(rows, columns=header))
+        for title, header, rows in tables(aggregate(df, metric=metric), df)
+    ]
 
 
 def other_lengths(group) -> list[int]:

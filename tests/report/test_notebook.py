@@ -26,9 +26,18 @@ from nbformat.v4 import new_code_cell
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "analysis.ipynb"
 MODELS = ("lstm", "rnn")
-# Cell id -> the figures it shows on the tiny sweep: one task (copy) at two lengths.
-FIGURE_CELLS = {"loss-vs-length": 1, "solved-heatmap": 1, "learning-curves": 2}
-TABLE_CELLS = ("load", "table", "pivot-best-loss", "steps-to-solve")
+# Cell id -> the figures it shows on the tiny sweep: one task (copy) at two lengths, no
+# evaluation at other lengths, no swept setting.
+FIGURE_CELLS = {
+    "learning-curves": 2,
+    "sequences-to-solve": 1,
+    "loss-vs-length": 1,
+    "solved-heatmap": 1,
+    "length-generalisation": 0,
+    "hyper-parameters": 0,
+}
+TABLE_CELLS = ("load", "table", "learning-curves", "sequences-to-solve", "loss-vs-length",
+               "pivot-best-loss", "steps-to-solve")  # fmt: skip
 PLOTLY = "application/vnd.plotly.v1+json"
 CELL_TIMEOUT_S = 120
 
@@ -202,3 +211,34 @@ def test_runs_in_this_venv_and_reaches_no_network(executed):
         for mime in ("text/html", "application/javascript"):
             match = REMOTE.search(_text(outputs, mime))
             assert match is None, f"cell {cell_id}'s {mime} output loads {match.group(0)}..."
+
+
+UNREADABLE = re.compile(r"\b(nan|NaN|None|undefined)\b")
+
+
+def _figure_texts(fig: dict) -> list[str]:
+    """The texts a reader sees in a plotly figure: title, axis titles, trace names, annotations,
+    heatmap labels."""
+    layout = fig.get("layout", {})
+    texts = [str((layout.get("title") or {}).get("text", ""))]
+    for axis in ("xaxis", "yaxis"):
+        texts.append(str(((layout.get(axis) or {}).get("title") or {}).get("text", "")))
+    texts += [str(a.get("text", "")) for a in layout.get("annotations", [])]
+    for trace in fig.get("data", []):
+        texts.append(str(trace.get("name", "")))
+        if trace.get("type") == "heatmap":
+            texts += [str(v) for v in _values(trace.get("y", [])).tolist()]
+            texts += [str(v) for row in trace.get("text", []) for v in row]
+    return texts
+
+
+def test_no_output_shows_nan_none_or_undefined(executed):
+    for cell_id, outputs in executed["outputs"].items():
+        shown = [_stdout(outputs), _text(outputs, "text/plain"), _text(outputs, "text/html")]
+        for o in outputs:
+            if PLOTLY in o.get("data", {}):
+                shown += _figure_texts(o.data[PLOTLY])
+        for text in shown:
+            match = UNREADABLE.search(text)
+            line = next((x for x in text.splitlines() if UNREADABLE.search(x)), "")
+            assert match is None, f"cell {cell_id} shows {match.group(0)!r}: {line.strip()!r}"
