@@ -21,8 +21,6 @@ import pytest
 import torch
 from flax import nnx
 from jax.test_util import check_grads
-from recurrentgemma import torch as rg
-from recurrentgemma.torch.layers import SqrtBoundDerivative
 from scipy import stats
 
 from seqlab.models.hawk import RG_LRU, HawkBlock, sqrt_bounded_derivative
@@ -43,6 +41,15 @@ from tests.models.common import (
 )
 from tests.models.test_lru import task
 from tests.models.test_lstm import assert_causal
+
+try:  # installed apart, with --no-deps (pyproject.toml's dev extra says why)
+    from recurrentgemma import torch as rg
+    from recurrentgemma.torch.layers import SqrtBoundDerivative
+except ImportError:
+    rg = None
+needs_recurrentgemma = pytest.mark.skipif(
+    rg is None, reason="reference: pip install --no-deps recurrentgemma==1.0.1"
+)
 
 T, B, D, W, HEADS, K, LAYERS = 7, 2, 8, 12, 3, 4, 2
 F32 = dict(rtol=1e-5, atol=1e-5)
@@ -140,6 +147,7 @@ def no_resets(batch: int, steps: int) -> torch.Tensor:
     return torch.arange(1, steps + 1).repeat(batch, 1)
 
 
+@needs_recurrentgemma
 @pytest.mark.parametrize("form", AFFINE_FORMS)
 def test_block_matches_recurrentgemma(form):
     ref = torch_block()
@@ -157,6 +165,7 @@ def test_block_matches_recurrentgemma(form):
         assert np.abs(theirs.detach().numpy()).max() > 1e-3, name  # every weight is used
 
 
+@needs_recurrentgemma
 def test_streaming_step_and_state_match_recurrentgemmas_decoding():
     """Our state (conv window, h) is the package's cache (conv1d_state, rg_lru_state)."""
     ref = torch_block()
@@ -177,14 +186,20 @@ def test_streaming_step_and_state_match_recurrentgemmas_decoding():
     assert np.abs(np.asarray(state[1])).max() > 1e-2
 
 
-def test_sqrt_bounded_derivative():
+@needs_recurrentgemma
+def test_sqrt_bounded_derivative_matches_recurrentgemma():
     x = np.array([0.0, 1e-9, 1e-7, 2.5e-7, 1e-6, 1e-3, 0.3, 0.9], np.float32)
     x_t = torch.from_numpy(x).requires_grad_(True)
     SqrtBoundDerivative.apply(x_t).sum().backward()
     value, grad = jax.value_and_grad(lambda x: sqrt_bounded_derivative(x).sum())(jnp.asarray(x))
     np.testing.assert_allclose(value, np.sqrt(x).sum(), rtol=1e-6)
     np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=1e-6)
-    assert float(grad[0]) == pytest.approx(1000.0)  # bounded where √ has an infinite slope
+
+
+def test_sqrt_bounded_derivative():
+    x = jnp.asarray([0.0, 1e-9, 2.5e-7, 0.25])
+    grad = jax.grad(lambda x: sqrt_bounded_derivative(x).sum())(x)
+    np.testing.assert_allclose(grad, [1000.0, 1000.0, 1000.0, 1.0], rtol=1e-6)
     with jax.enable_x64(True):  # exact where the bound does not bite
         x64 = jnp.asarray([0.1, 0.5, 0.9], jnp.float64)
         check_grads(sqrt_bounded_derivative, (x64,), order=1, modes=("fwd", "rev"))
@@ -253,8 +268,8 @@ def test_parameter_count_and_state():
     rg_lru = W + 2 * (HEADS * (W // HEADS) ** 2 + W)
     mlp = 2 * (D * 3 * D + 3 * D) + 3 * D * D + D
     assert n_params == 2 * D + 2 * (D * W + W) + (K * W + W) + rg_lru + (W * D + D) + mlp
-    ref = sum(p.numel() for p in torch_block().parameters())
-    assert n_params == ref
+    if rg is not None:
+        assert n_params == sum(p.numel() for p in torch_block().parameters())
     spec = task("adding", 4).spec
     cfg = model_cfg("hawk", hidden=12, heads=3, layers=2, embed_dim=16)
     model = build("hawk", spec, hidden=12, heads=3, layers=2)
@@ -278,7 +293,7 @@ def test_rglru_width_and_heads():
 
 
 def test_block_is_causal():
-    block = ours_from(torch_block())
+    block = HawkBlock(D, heads=HEADS, rngs=nnx.Rngs(params=2), lru_width=W, conv_kernel=K)
     x = jnp.asarray(random_array(8, T, B, D))
     for form in AFFINE_FORMS:
         block.rg_lru.form, block.rg_lru.chunk_size = form, 3
