@@ -19,7 +19,14 @@ from seqlab.report.plotstyle import (
     rgba,
     threshold,
 )
-from seqlab.report.views import View, best_row, criterion_mode, hyper_frame, trained_lengths
+from seqlab.report.views import (
+    View,
+    best_row,
+    criterion_mode,
+    finished_unsolved,
+    hyper_frame,
+    trained_lengths,
+)
 
 # ---- sequences to solve ---------------------------------------------------------------------
 
@@ -44,7 +51,7 @@ def sequences_to_solve(report: Report, task: str):
             return seeds["length"] if against_t else [name] * len(seeds)
 
         done = seeds[seeds["solved"].astype(bool) & seeds["solved_sequences"].notna()]
-        open_ = seeds[~seeds["solved"].astype(bool) & seeds["budget_sequences"].notna()]
+        open_ = seeds[finished_unsolved(seeds) & seeds["budget_sequences"].notna()]
         medians = (
             done.groupby("length")["solved_sequences"]
             .median()

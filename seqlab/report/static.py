@@ -142,7 +142,7 @@ def write_figures(
     if not chosen:
         raise ConfigError(f"no figure of section(s) {', '.join(sections)} for these runs")
     figs = [(v.name, static_figure(figures.figure(report, v))) for v in chosen]
-    images = asyncio.run(_render(kaleido, browser, figs, fmt, width, scale))
+    images = _run(_render(kaleido, browser, figs, fmt, width, scale))
     output.mkdir(exist_ok=True)
     written = []
     for name, data in images:
@@ -158,6 +158,19 @@ def write_figures(
             raise
         written.append(target)
     return written
+
+
+def _run(coroutine):
+    """Runs `coroutine` to its end, also where an event loop already runs in this thread (a
+    notebook, playwright's sync API): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _render(kaleido, browser: str, figs, fmt: str, width: int, scale: float):

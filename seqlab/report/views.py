@@ -62,7 +62,7 @@ def views(report: Report, section: str | None = None) -> list[View]:
     curves = curve_bands(report)
     drawn = set(zip(curves["task"], curves["length"], strict=True))
     out = [View("curves", t, n) for t, n in pairs if (t, n) in drawn]
-    out += [View("sequences", t) for t in tasks if _has_budget(runs[runs["task"] == t])]
+    out += [View("sequences", t) for t in tasks if _has_outcome(runs[runs["task"] == t])]
     out += [View("comparison", t) for t in several]
     out += [View("solved", t) for t in several]
     for t, n in pairs:
@@ -76,8 +76,15 @@ def views(report: Report, section: str | None = None) -> list[View]:
     return [v for v in out if section is None or v.section == section]
 
 
-def _has_budget(runs: pd.DataFrame) -> bool:
-    return bool(runs["solved"].any() or runs["budget_sequences"].notna().any())
+def finished_unsolved(runs: pd.DataFrame) -> pd.Series:
+    """Seeds that ended without solving (a running seed may still solve)."""
+    return ~runs["solved"].astype(bool) & (runs["status"] != "running")
+
+
+def _has_outcome(runs: pd.DataFrame) -> bool:
+    """Some seed solved, or ended unsolved with a known budget: sequences to solve draws it."""
+    ended = finished_unsolved(runs) & runs["budget_sequences"].notna()
+    return bool(runs["solved"].astype(bool).any() or ended.any())
 
 
 def _metric(runs: pd.DataFrame) -> str | None:
@@ -176,8 +183,13 @@ def sequences_table(report: Report, view: View) -> pd.DataFrame:
 
     rows = []
     table = _configurations(report, view).sort_values(["series", "length"], kind="stable")
+    runs = report.runs[report.runs["task"] == view.task]
+    running = runs[runs["status"] == "running"]
+    running = running.groupby([running["path"].map(report.series), "length"]).size().to_dict()
     for r in table.to_dict("records"):
         unsolved = r["seeds"] - r["solved_seeds"]
+        still = running.get((r["series"], r["length"]), 0)
+        budget = f"> {_count(r['budget_sequences'])}" if unsolved > still else "–"
         rows.append(
             {
                 "series": r["series"],
@@ -187,7 +199,7 @@ def sequences_table(report: Report, view: View) -> pd.DataFrame:
                 "mean ± 95% CI": _pm(
                     r["sequences_to_solve_mean"], r["sequences_to_solve_ci"], ",.0f"
                 ),
-                "unsolved: budget": f"> {_count(r['budget_sequences'])}" if unsolved else "–",
+                "unsolved: budget": budget + (f" ({still} running)" if still else ""),
             }
         )
     return pd.DataFrame(rows)

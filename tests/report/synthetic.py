@@ -90,8 +90,10 @@ def write_run(
     eval_lengths: tuple[int, ...] = (),
     min_length: int | None = None,
     params: int = 6000,
+    running_at: int | None = None,
 ) -> Path:
-    """A finished run directory below `root`; `cfg` holds {"section.key": value} overrides."""
+    """A run directory below `root`; `cfg` holds {"section.key": value} overrides. Finished,
+    or still running with evaluations up to step `running_at` (-1: none yet)."""
     kind = KINDS[task]
     config = config_lib.base_config().to_dict()
     overrides = {
@@ -117,7 +119,8 @@ def write_run(
     for i, seed in enumerate(seeds):
         record = {"seed": i, "status": "completed", "final": {}, "best": {}, "best_step": {},
                   "solved_at": None, "diverged_at": None}  # fmt: skip
-        for step in range(0, steps + 1, every):
+        last = steps if running_at is None else min(steps, running_at)
+        for step in range(0, last + 1, every):
             p = _progress(seed, step)
             values = _metrics(kind, chance, p)
             rows.append({"step": step, "seed": i, "split": "eval", "elapsed": step / 100,
@@ -143,11 +146,13 @@ def write_run(
             record["solved_by"] = "eval"
             record["solved_sequences"] = record["solved_at"] * batch
         record["stopped_at"] = record["solved_at"] if stop_when_solved else None
+        if running_at is not None and record["solved_at"] is None:
+            record["status"] = "running"
         records.append(record)
-    reached = max(r["final_step"] for r in records)
+    reached = max((r.get("final_step") or 0) for r in records)
     metric, mode, threshold = kind.metric, kind.mode, kind.threshold
     summary = {
-        "status": "completed",
+        "status": "completed" if running_at is None else "running",
         "model": model,
         "params": params,
         "steps": steps,

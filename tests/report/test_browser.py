@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from seqlab import cli
 from seqlab.report.server import make_server
-from tests.report.synthetic import DEMO_NOTE
+from tests.report.synthetic import DEMO_NOTE, Seed, write_run
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -301,7 +301,7 @@ def _seen(page: Page) -> list[dict]:
         "() => document.querySelectorAll('.plot').length > 0 && Array.from("
         "document.querySelectorAll('.plot')).every(d => { const s = d.querySelector("
         "'svg.main-svg'); return s && Math.abs(s.getBoundingClientRect().width - "
-        "d.getBoundingClientRect().width) < 2; })"
+        "d.clientWidth) < 2; })"
     )
     return page.evaluate(SEEN_JS)
 
@@ -414,4 +414,28 @@ def test_study_dashboard_has_every_comparison(study_runs, tmp_path, recorded):
     assert page.evaluate(seeds_js, curve["id"]) == 3 * 3  # three models, three seeds
     _assert_reads_at_a_glance(page, WIDE["width"])
     _screenshot(page, "study-dashboard.png")
+    recorded.assert_clean(port=None)
+
+
+def test_a_sweep_that_has_just_started_draws_no_empty_figure(tmp_path, recorded):
+    """What a live dashboard shows early in a sweep: one run finished, one half way (a seed
+    solved, one still training), two not yet evaluated (one of them the only run of its
+    task). Every figure drawn has data; the runs table lists all four."""
+    root = tmp_path / "started"
+    write_run(root, "copy10_lstm", model="lstm")
+    write_run(root, "copy20_lstm", length=20, seeds=(Seed(150), Seed(None)), running_at=300)
+    write_run(root, "copy10_gru", model="gru", running_at=-1)
+    write_run(root, "adding20_lstm", task="adding", length=20, running_at=-1)
+    page = recorded.page
+    page.set_viewport_size(WIDE)
+    _open_report(root, tmp_path, page)
+    figures = _assert_reads_at_a_glance(page, WIDE["width"])
+    assert not any(f["title"].startswith("adding") for f in figures)  # nothing to draw yet
+    assert len(_rows(page)) == 4
+    sequences = next(f for f in figures if f["section"] == "sequences")
+    unsolved = page.evaluate(
+        "id => document.getElementById(id)._fullData.filter(t => t.meta === 'unsolved').length",
+        sequences["id"],
+    )
+    assert unsolved == 0  # the unsolved seed is still training: not drawn at its budget
     recorded.assert_clean(port=None)

@@ -106,3 +106,19 @@ def test_output_that_is_a_file_or_runs_that_are_missing(demo_runs, tmp_path, cap
     assert taken.read_text() == "x"
     assert cli.main(["figures", str(tmp_path / "none"), "-o", str(tmp_path / "f")]) == 2
     assert "does not exist" in one_line_error(capsys)
+
+
+def test_draws_where_an_event_loop_already_runs(demo_runs, tmp_path, chromium):
+    """A notebook's kernel runs an asyncio loop: write_figures draws in a thread of its own."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seqlab.report.static import write_figures
+
+    async def in_a_loop():
+        return write_figures(demo_runs, tmp_path / "f", width=400, scale=1, sections=["curves"])
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of the test's own, whatever
+        written = pool.submit(asyncio.run, in_a_loop()).result()  # runs in this one
+    assert [p.name for p in written] == ["curves-adding-T20.png", "curves-copy-T10.png"]
+    assert png_size(written[0].read_bytes()) == (400, 420)
