@@ -23,6 +23,12 @@ numpy-style (right-aligned): a time-invariant transition may be [N] (LRU's λ), 
 
 The streaming form is `as_cell(linear_cell)`: a `Cell` whose step is h ← a ⊙ h + b, y = output(h);
 `initial_state` is the true recurrent state, so a model's state size is the size of its leaves.
+
+`model.remat` applies to every form (the parallel scans keep O(T log T) intermediates for the
+backward pass otherwise); unroll, hoist_input and checkpoint_every to the scan form. The parallel
+forms hold every state [T, B, …] at once, as `output` reads each; a form that never does (Mamba-2's
+SSD: outputs within each chunk by a masked matmul) would take the chunked form's inter-chunk scan
+and replace the rest.
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ needs_recurrentgemma = pytest.mark.skipif(
 
 T, B, D, W, HEADS, K, LAYERS = 7, 2, 8, 12, 3, 4, 2
 F32 = dict(rtol=1e-5, atol=1e-5)
+# jitted: eager parallel scans dispatch hundreds of small ops, slower than one compile
+run = jax.jit(run_linear, static_argnums=0, static_argnames=("form", "chunk_size"))
 F64 = dict(rtol=1e-12, atol=1e-12)
 
 
@@ -228,7 +230,7 @@ def test_rglru_forms_equal_streaming_step(dtype):
             h, y = step(as_cell(RG_LRU), params, h, u[t])
             ys.append(y)
         for form in AFFINE_FORMS:
-            last, y = run_linear(RG_LRU, params, u, h0, form=form, chunk_size=4)
+            last, y = run(RG_LRU, params, u, h0, form=form, chunk_size=4)
             assert y.dtype == dt
             np.testing.assert_allclose(y, jnp.stack(ys), **tol, err_msg=form)
             np.testing.assert_allclose(last, h, **tol, err_msg=form)

@@ -29,6 +29,9 @@ from tests.models.common import random_array
 T, B, N = 11, 3, 4
 F32 = dict(rtol=1e-5, atol=1e-5)
 F64 = dict(rtol=1e-12, atol=1e-12)
+# jitted: eager associative scans dispatch hundreds of small ops, slower than one compile
+states = jax.jit(linear_states, static_argnames=("form", "chunk_size", "reverse"))
+run = jax.jit(run_linear, static_argnums=0, static_argnames=("form", "chunk_size", "reverse"))
 PARALLEL = [("associative", 64), ("chunked", 1), ("chunked", 4), ("chunked", 5), ("chunked", 64)]
 
 
@@ -67,7 +70,7 @@ def test_every_form_equals_the_numpy_loop(dtype, complex_, reverse):
         expected = numpy_states(a, b, h0, reverse)
         tol = F64 if dtype == "float64" else F32
         for form, chunk in [("scan", 64), *PARALLEL]:
-            h = linear_states(a, b, h0, form=form, chunk_size=chunk, reverse=reverse)
+            h = states(a, b, h0, form=form, chunk_size=chunk, reverse=reverse)
             assert h.dtype == b.dtype, form
             np.testing.assert_allclose(h, expected, **tol, err_msg=f"{form}/{chunk}")
         assert (
@@ -93,7 +96,7 @@ def test_a_broadcasts_against_b(a_shape, b_shape):
         a_full = a.reshape((1,) * (len(b_shape) - len(a_shape)) + a_shape)
         expected = numpy_states(np.broadcast_to(a_full, (T, *a_full.shape[1:])), b, h0)
         for form, chunk in [("scan", 64), *PARALLEL]:
-            h = linear_states(a, b, h0, form=form, chunk_size=chunk)
+            h = states(a, b, h0, form=form, chunk_size=chunk)
             assert h.shape == b_shape
             np.testing.assert_allclose(h, expected, **F64, err_msg=f"{form}/{chunk}")
 
@@ -123,7 +126,7 @@ def test_gradients_agree_between_forms_float64():
                 h = linear_states(a, b, h0, form=form, chunk_size=chunk)
                 return jnp.sum(w * (h.real + 0.3 * h.imag) ** 2)
 
-            return jax.grad(f, argnums=(0, 1, 2))(a, b, h0)
+            return jax.jit(jax.grad(f, argnums=(0, 1, 2)))(a, b, h0)
 
         expected = loss("scan", 64)
         for form, chunk in PARALLEL:
@@ -189,8 +192,8 @@ def test_run_linear_forms_equal_streaming_step(dtype, cell):
             np.testing.assert_allclose(y, jnp.stack(ys), **tol, err_msg=form)
             np.testing.assert_allclose(last, h, **tol, err_msg=form)
             # reverse: the same as running the reversed sequence forward
-            last_r, y_r = run_linear(cell, params, x, h0, form=form, chunk_size=4, reverse=True)
-            last_f, y_f = run_linear(cell, params, x[::-1], h0, form="scan")
+            last_r, y_r = run(cell, params, x, h0, form=form, chunk_size=4, reverse=True)
+            last_f, y_f = run(cell, params, x[::-1], h0, form="scan")
             np.testing.assert_allclose(y_r, y_f[::-1], **tol, err_msg=form)
             np.testing.assert_allclose(last_r, last_f, **tol, err_msg=form)
 

@@ -43,6 +43,9 @@ from tests.models.test_lstm import assert_causal
 
 T, B, D, H, N = 7, 3, 4, 5, 6
 F32 = dict(rtol=1e-5, atol=1e-5)
+# jitted: eager parallel scans dispatch hundreds of small ops, slower than one compile
+run = jax.jit(run_linear, static_argnums=0, static_argnames=("form", "chunk_size"))
+call = nnx.jit(lambda layer, x: layer(x))
 F64 = dict(rtol=1e-12, atol=1e-12)
 
 
@@ -176,7 +179,7 @@ def test_forms_equal_streaming_step_float32():
     assert h_last.dtype == jnp.complex64 and h_last.shape == (B, N)
     for form in ("scan", "associative", "chunked"):
         layer.form, layer.chunk_size = form, 4
-        np.testing.assert_allclose(layer(x), expected, **F32, err_msg=form)
+        np.testing.assert_allclose(call(layer, x), expected, **F32, err_msg=form)
     assert np.abs(np.asarray(expected[-1])).max() > 1e-2
 
 
@@ -189,7 +192,7 @@ def test_forms_equal_streaming_step_float64():
         assert h0.dtype == jnp.complex128
         h_last, expected = stepped(as_cell(LRU), params, x, h0)
         for form in ("scan", "associative", "chunked"):
-            last, y = run_linear(LRU, params, x, h0, form=form, chunk_size=5)
+            last, y = run(LRU, params, x, h0, form=form, chunk_size=5)
             assert y.dtype == jnp.float64
             np.testing.assert_allclose(y, expected, **F64, err_msg=form)
             np.testing.assert_allclose(last, h_last, **F64, err_msg=form)

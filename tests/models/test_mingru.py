@@ -45,6 +45,8 @@ from tests.models.test_lstm import assert_causal
 
 T, B, D, H = 9, 3, 4, 8
 F32 = dict(rtol=1e-5, atol=1e-5)
+# jitted: eager parallel scans dispatch hundreds of small ops, slower than one compile
+run = jax.jit(run_linear, static_argnums=0, static_argnames=("form", "chunk_size"))
 F64 = dict(rtol=1e-12, atol=1e-12)
 FAMILIES = {
     "mingru": (minGRU, MinGRULayer, MINGRU, "to_hidden_and_gate"),
@@ -114,7 +116,7 @@ def test_mingru_initial_state_matches_the_packages_parallel_form():
     h0 = np.abs(random_array(6, B, H)) + 0.1
     y_ref = ref(batch_first(x_np), torch.from_numpy(h0[:, None])).detach().numpy()
     for form in FORMS:
-        _, y = run_linear(MINGRU, layer.params(), jnp.asarray(x_np), jnp.asarray(h0), form=form)
+        _, y = run(MINGRU, layer.params(), jnp.asarray(x_np), jnp.asarray(h0), form=form)
         np.testing.assert_allclose(y, np.swapaxes(y_ref, 0, 1), **FWD, err_msg=form)
 
 
@@ -134,7 +136,7 @@ def test_forms_equal_streaming_step_float64(family):
             h, y = step(as_cell(cell), params, h, x[t])
             ys.append(y)
         for form in FORMS:
-            last, y = run_linear(cell, params, x, h0, form=form, chunk_size=4)
+            last, y = run(cell, params, x, h0, form=form, chunk_size=4)
             assert y.dtype == jnp.float64
             np.testing.assert_allclose(y, jnp.stack(ys), **F64, err_msg=form)
             np.testing.assert_allclose(last, h, **F64, err_msg=form)
@@ -149,8 +151,8 @@ def test_check_grads_through_the_log_form_float64(family):
         params = {"w": jnp.asarray(random_array(10, 3, gates * 2, scale=2.0), jnp.float64)}
         x = jnp.asarray(random_array(11, 4, 2, 3), jnp.float64)
         h0 = jnp.asarray(random_array(12, 2, 2), jnp.float64)
-        run = lambda p, x, h0: run_linear(cell, p, x, h0, form="log")[1]  # noqa: E731
-        check_grads(run, (params, x, h0), order=2, modes=("rev",))
+        run_log = jax.jit(lambda p, x, h0: run_linear(cell, p, x, h0, form="log")[1])
+        check_grads(run_log, (params, x, h0), order=2, modes=("rev",))
 
 
 def test_log_form_in_float32_over_long_sequences():
@@ -162,7 +164,7 @@ def test_log_form_in_float32_over_long_sequences():
     outputs = {}
     for form in ("scan", "associative", "log"):
         layer.form = form
-        outputs[form] = np.asarray(layer(x))
+        outputs[form] = np.asarray(nnx.jit(lambda m, x: m(x))(layer, x))
     np.testing.assert_allclose(outputs["associative"], outputs["scan"], rtol=1e-5)
     np.testing.assert_allclose(outputs["log"], outputs["scan"], rtol=2e-4)
 
