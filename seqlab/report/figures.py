@@ -68,6 +68,7 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
     dash_of = dashes(report, task)
     log_y = positive(bands["mean"]) and positive(curves["value"])
     fig, kinds = go.Figure(), []
+    alpha = 0.16 if bands["series"].nunique() <= 4 else 0.09  # many bands: see through them
     for (label, model), b in bands.groupby(["series", "model"], sort=True):
         colour = report.colours.get(model, "#444444")
         name, more = esc(label), settings_of(report, paths.get(label, []))
@@ -81,7 +82,7 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
                     y=list(upper) + list(lower)[::-1],
                     mode="lines",
                     fill="toself",
-                    fillcolor=rgba(colour, 0.16),
+                    fillcolor=rgba(colour, alpha),
                     line=dict(width=0),
                     hoverinfo="skip",
                     showlegend=False,
@@ -135,7 +136,9 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
     ]
     layout(fig, f"{task} T={length}: held-out {metric}", "step", metric, buttons)
     if log_y:
-        log_y_axis(fig, [*bands["mean"], *curves["value"]])
+        low = bands["mean"] - bands["ci"].fillna(0)  # where the bands reach (1% of the mean)
+        low = low.where(low > 0, bands["mean"] * 0.01)
+        log_y_axis(fig, [*bands["mean"], *low, *curves["value"]])
     baseline = baselines(report).get((task, length))
     if baseline is not None and metric == CURVE_METRIC:
         hline(fig, baseline, f"chance {baseline:.3g}", "#333")

@@ -96,11 +96,19 @@ def positive(values) -> bool:
 
 def log_y_axis(fig, values) -> None:
     """A log y axis where the values are positive and span a factor of 10 or more (else the
-    linear one reads better), ticked at whole decades (the 2s and 5s between them crowd it)."""
+    linear one reads better): ticks at whole decades where they span 100 or more, else at 1, 2
+    and 5 times a power of ten (plotly's own labels every digit there)."""
     finite = [float(v) for v in values if v is not None and v == v]
     if not finite or min(finite) <= 0 or max(finite) / min(finite) < 10:
         return
-    fig.update_yaxes(type="log", dtick=1)
+    low, high = min(finite), max(finite)
+    fig.update_yaxes(type="log", tickformat="~s" if low >= 1000 else "~g")
+    if high / low >= 100:
+        fig.update_yaxes(dtick=1)
+    else:  # ticks at 1, 2 and 5 times a power of ten
+        decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        ticks = [m * 10.0**k for k in decades for m in (1, 2, 5)]
+        fig.update_yaxes(tickvals=[t for t in ticks if low / 1.5 <= t <= high * 1.5])
 
 
 def log_x(fig, values, shown=None) -> None:
