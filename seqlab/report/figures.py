@@ -91,7 +91,7 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
                     meta="band",
                 )
             )
-            kinds.append("mean")
+            kinds.append("band")
         fig.add_trace(
             go.Scatter(
                 x=b["step"],
@@ -108,7 +108,8 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
             )
         )
         kinds.append("mean")
-        for (_, seed), c in curves[curves["series"] == label].groupby(["path", "seed"], sort=True):
+        mine = curves[curves["series"] == label].groupby(["path", "seed"], sort=True)
+        for i, ((_, seed), c) in enumerate(mine):
             ends_solved = not missing(solved.get((c["path"].iloc[0], seed)))
             sizes = [0] * (len(c) - 1) + [7 if ends_solved else 0]
             fig.add_trace(
@@ -120,7 +121,7 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
                     line=dict(color=colour, width=1, dash=dash_of.get(label, "solid")),
                     marker=dict(size=sizes, color=colour),
                     opacity=0.75,
-                    name=f"{name} seed {seed}",
+                    name=name,
                     legendgroup=name,
                     showlegend=False,
                     meta="seed",
@@ -128,11 +129,18 @@ def learning_curves(report: Report, task: str, length: int, metric: str = CURVE_
                     "<extra></extra>",
                 )
             )
-            kinds.append("seed")
-    shows = {"mean ± 95% CI": ("mean",), "each seed": ("seed",), "both": ("mean", "seed")}
+            kinds.append("seed" if i else "first seed")  # its legend entry when seeds show
+    # (label, the kinds shown, the kind whose trace carries the series' legend entry)
+    shows = [("mean ± 95% CI", ("band", "mean"), "mean"),
+             ("each seed", ("seed", "first seed"), "first seed"),
+             ("both", ("band", "mean", "seed", "first seed"), "mean")]  # fmt: skip
     buttons = [
-        dict(label=text, method="restyle", args=[{"visible": [k in on for k in kinds]}])
-        for text, on in shows.items()
+        dict(
+            label=text,
+            method="restyle",
+            args=[{"visible": [k in on for k in kinds], "showlegend": [k == key for k in kinds]}],
+        )
+        for text, on, key in shows
     ]
     layout(fig, f"{task} T={length}: held-out {metric}", "step", metric, buttons)
     if log_y:

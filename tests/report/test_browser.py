@@ -412,7 +412,8 @@ def test_study_dashboard_has_every_comparison(study_runs, tmp_path, recorded):
     page.locator(f"#{curve['id']} .updatemenu-button", has_text="each seed").click()
     page.wait_for_function(f"id => ({seeds_js})(id) > 0", arg=curve["id"])
     assert page.evaluate(seeds_js, curve["id"]) == 3 * 3  # three models, three seeds
-    _assert_reads_at_a_glance(page, WIDE["width"])
+    after = {f["id"]: f for f in _assert_reads_at_a_glance(page, WIDE["width"])}[curve["id"]]
+    assert sorted(after["names"]) == ["gru", "lstm", "rnn"]  # the legend still names them
     _screenshot(page, "study-dashboard.png")
     recorded.assert_clean(port=None)
 

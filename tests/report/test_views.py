@@ -118,8 +118,11 @@ def test_seeds_curves_on_demand(study):
     (menu,) = fig.layout.updatemenus
     labels = [b.label for b in menu.buttons]
     assert labels == ["mean ± 95% CI", "each seed", "both"]
-    each = menu.buttons[1].args[0]["visible"]
-    assert [t.meta == "seed" for t in fig.data] == list(each)
+    each = menu.buttons[1].args[0]
+    assert [t.meta == "seed" for t in fig.data] == list(each["visible"])
+    # the legend still names the series: through its first seed's trace
+    named = [t.name for t, shown in zip(fig.data, each["showlegend"], strict=True) if shown]
+    assert named == ["gru", "lstm", "rnn"]
     assert menu.y == 1 and menu.yanchor == "bottom" and fig.layout.title.yref == "container"
 
 
