@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # family. Fields the registry describes per family (size_fields, inits, ...) are read from it.
 FAMILY_FIELDS = {
     "mlstm_form": ("mlstm", "xlstm"),
-    "chunk_size": ("mlstm", "xlstm"),
+    "chunk_size": ("mlstm", "xlstm", "lru", "mingru", "minlstm", "hawk"),  # chunk(wise) forms
     "proj_factor": ("mlstm", "xlstm"),
     "conv_kernel": ("mlstm", "xlstm"),
     "ffn_factor": ("xlstm",),
@@ -39,6 +39,10 @@ FAMILY_FIELDS = {
     "irnn": ("rnn",),
     "causal": ("transformer",),
     "mlp_ratio": ("transformer",),
+    "state_dim": ("lru", "hawk"),
+    "r_min": ("lru",),
+    "r_max": ("lru",),
+    "max_phase": ("lru",),
 }
 SIZE_FIELDS = ("heads", "positions")  # registry Entry.size_fields
 
@@ -95,7 +99,7 @@ def applies(model: Any, key: str, value: Any = 0) -> bool:
     if field in FAMILY_FIELDS:
         return split_name(str(model))[0] in FAMILY_FIELDS[field]
     known = (*SIZE_FIELDS, "init", "learn_initial_state", "output_peephole", "backward",
-             "bidirectional", "merge", "residual", "norm")  # fmt: skip
+             "bidirectional", "merge", "residual", "norm", "scan_form")  # fmt: skip
     if field not in known:
         return True
     entry = _entry(str(model))
@@ -110,6 +114,7 @@ def applies(model: Any, key: str, value: Any = 0) -> bool:
         "merge": entry.recurrent,
         "residual": not entry.blocks,
         "norm": not entry.blocks,
+        "scan_form": len(getattr(entry, "scan_forms", ())) > 1,
     }.get(field, field in entry.size_fields)
 
 

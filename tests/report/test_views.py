@@ -50,6 +50,10 @@ def test_a_setting_applies_only_to_the_families_that_read_it():
     assert not applies("gru", "cfg.model.positions", "learned")
     assert applies("slstm", "cfg.model.heads", 4) and not applies("lstm", "cfg.model.heads", 4)
     assert not applies("transformer", "built.heads", math.nan)  # not built: no value
+    assert applies("lru", "cfg.model.state_dim", 64)
+    assert not applies("gru", "cfg.model.state_dim", 0)
+    assert applies("lru", "cfg.model.scan_form", "chunked")
+    assert not applies("lstm", "cfg.model.scan_form", "scan")  # one form: nothing to choose
     assert applies("lstm", "cfg.optim.lr", 1e-3) and applies("no-such-model", "cfg.model.x", 1)
     assert short("cfg.optim.lr") == "lr" and short("built.heads") == "heads"
     keys = ["cfg.train.batch_size", "cfg.eval.batch_size"]
