@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	# recurrentgemma (Hawk's reference in tests/models/test_hawk.py) pins numpy<2.4; its
+	# import-time dependencies are in the dev extra, the package itself goes in without them
+	$(BIN)/pip install -q --no-deps recurrentgemma==1.0.1
 	touch $@ $(VENV)/.installed
 
 # The main job: every zoo model on copy and adding, 2 seeds each, resumable (run it again to

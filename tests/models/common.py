@@ -39,7 +39,9 @@ def model_cfg(name: str = "lstm", **overrides) -> ml_collections.ConfigDict:
 
 
 def task(name: str, length: int):
-    return TASKS.get(name)(ml_collections.ConfigDict(dict(name=name, length=length)))
+    cfg = base_config().task  # every task field at its default
+    cfg.update(name=name, length=length)
+    return TASKS.get(name)(cfg)
 
 
 def sample(t, seed: int, batch_size: int):
