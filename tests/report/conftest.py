@@ -7,9 +7,11 @@ by `seqlab sweep` (about 30 s on 2 cores). Tests that change a sweep copy it fir
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -99,7 +101,12 @@ def chromium() -> Path:
     """
     if CHROMIUM.exists():
         return CHROMIUM
-    proc = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=1200)
+    # One install at a time: pytest-xdist may run two files that need it in two workers.
+    with open(Path(tempfile.gettempdir()) / "seqlab-install-chromium.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if CHROMIUM.exists():
+            return CHROMIUM
+        proc = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=1200)
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode == 0 and CHROMIUM.exists():
         return CHROMIUM
