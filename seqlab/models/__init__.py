@@ -6,6 +6,7 @@ from seqlab.models import (  # noqa: F401  (registration)
     lru,
     lstm,
     lstm1997,
+    mamba,
     mingru,
     mlstm,
     peephole_lstm,
