@@ -102,3 +102,29 @@ def built_size(model_cfg, spec: TaskSpec) -> dict:
     r = resolve(model_cfg, spec)
     size = {"hidden": r.hidden, "layers": r.layers, "embed_dim": r.embed_dim}
     return size | {name: getattr(r, name) for name in MODELS.entry(r.name).size_fields}
+
+
+def state_size(model_cfg, spec: TaskSpec) -> int | None:
+    """Numbers the model carries from one step to the next for one sequence: the floating leaves
+    of its streaming state (`initial_state(1)`: every layer's carry, a Transformer's key/value
+    cache at the task's length), complex numbers counting two; integer step counters are not
+    state. Derived from the carry itself, never from a formula, so it stays true to the code.
+    None for a model that has no streaming state (a bidirectional one reads the whole sequence)."""
+    import jax.numpy as jnp
+
+    r = resolve(model_cfg, spec)
+    factory = MODELS.get(r.name)
+    # built and asked for its carry inside one trace: shapes only, nothing computed
+    try:
+        carry = jax.eval_shape(
+            lambda: factory(r, spec, nnx.Rngs(params=jax.random.key(0))).initial_state(1)
+        )
+    except NotImplementedError:
+        return None
+    total = 0
+    for leaf in jax.tree.leaves(carry):
+        if jnp.issubdtype(leaf.dtype, jnp.complexfloating):
+            total += 2 * leaf.size
+        elif jnp.issubdtype(leaf.dtype, jnp.floating):
+            total += leaf.size
+    return total

@@ -138,6 +138,7 @@ def _summarise(group: pd.DataFrame, metric: str | None) -> dict:
         budget_sequences=float(_column(group, "budget_sequences").max()),
         diverged=int(diverged.sum()),
         params=_per_run_mean(group, "params"),
+        state_size=_per_run_mean(group, "state_size"),
         tokens_per_s=_per_run_mean(group, "tokens_per_s"),
         status=_status(_column(group, "status")),
         runs=int(group["path"].nunique()) if "path" in group else math.nan,
@@ -155,8 +156,8 @@ def aggregate(
     (final_loss_*, best_loss_*), solved (fraction of seeds), solved_seeds, steps_to_solve and
     sequences_to_solve (medians over the solved seeds; NaN if none), sequences_to_solve_mean
     and _ci (over the solved seeds), budget_sequences (the most any seed could train: steps x
-    batch, so an unsolved seed is reported at its budget), diverged (seeds), params and
-    tokens_per_s (means over runs),
+    batch, so an unsolved seed is reported at its budget), diverged (seeds), params, state_size
+    (numbers carried per sequence) and tokens_per_s (means over runs),
     status (of the seeds) and runs; for runs that evaluated other task lengths (eval.lengths),
     final@<L>_mean/_ci and best@<L>_mean/_ci of the metric at each length L. `*_ci` is the
     half-width of the 95% Student-t interval.

@@ -142,7 +142,7 @@ def table_rows(group) -> tuple[list[str], list[list[str]]]:
     with_loss = metric != "loss"
     if with_loss:
         header.append("final loss")
-    header += ["solved", "steps to solve", "sequences to solve", "params", "tokens/s"]
+    header += ["solved", "steps to solve", "sequences to solve", "params", "state", "tokens/s"]
     with_status = (group["status"] != "completed").any()
     if with_status:
         header.append("status")
@@ -157,6 +157,7 @@ def table_rows(group) -> tuple[list[str], list[list[str]]]:
             _number(r["steps_to_solve"], ".0f"),
             _to_solve(r),
             _number(r["params"], ",.0f"),
+            _number(r.get("state_size"), ",.0f"),
             _number(r["tokens_per_s"], ",.0f"),
         ]
         if with_status:

@@ -37,6 +37,7 @@ BASE_COLUMNS = (
     "status",
     "run_status",
     "params",
+    "state_size",
     "tokens_per_s",
     "steps",
     "step",
@@ -154,6 +155,7 @@ def _labels(run_dir: Path, summary: dict, config: dict) -> dict:
         "model": summary.get("model", config.get("model", {}).get("name")),
         "run_status": summary.get("status"),
         "params": summary.get("params"),
+        "state_size": summary.get("state_size"),  # numbers carried per sequence (2026-12-06 on)
         "tokens_per_s": (summary.get("throughput") or {}).get("tokens_per_s"),
         "steps": summary.get("steps"),
         "step": summary.get("step"),
@@ -237,7 +239,7 @@ def load(path: str | Path) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=None if rows else list(BASE_COLUMNS))
     df = df[_order(df.columns)]
     numeric = ("solved_at", "solved_sequences", "budget_sequences", "stopped_at", "diverged_at",
-               "final_step", "step", "steps", "params", "seed")  # fmt: skip
+               "final_step", "step", "steps", "params", "state_size", "seed")  # fmt: skip
     for col in numeric:
         if col in df:  # steps: int when every row has one, else float with NaN (not object)
             df[col] = pd.to_numeric(df[col], errors="coerce")

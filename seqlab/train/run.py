@@ -18,7 +18,7 @@ import numpy as np
 
 from seqlab import config as config_lib
 from seqlab.devices import describe_machine
-from seqlab.models.sizing import built_size
+from seqlab.models.sizing import built_size, state_size
 from seqlab.registry import TASKS
 from seqlab.tasks.base import host_fed
 from seqlab.track.base import Multiplexer
@@ -169,6 +169,7 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
         "model": cfg.model.name,
         "params": param_count(state),
         "size": built_size(cfg.model, spec),
+        "state_size": state_size(cfg.model, spec),
         "steps": cfg.train.steps,
         "machine": describe_machine(),
         "seeds": records,

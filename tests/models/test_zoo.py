@@ -143,3 +143,24 @@ def test_trains_at_length_50(name, task_name):
     after = float(evaluate(state.params, batches)["loss"][0])
     assert int(state.diverged_at[0]) == 0
     assert np.isfinite(after) and after < 0.6 * before, (before, after)
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "expected"),
+    [
+        ("lstm", {}, 2 * 16),  # c and h
+        ("gru", {}, 16),
+        ("slstm", {"model.heads": 2}, 4 * 16),  # c, n, m, h
+        ("lstm1997", {"model.hidden": 4, "model.heads": 2}, 4 + 8),  # cells; cells and gates
+        # one layer's key and value cache at the task's 28 steps (copy T=8)
+        ("transformer", {"model.heads": 2, "model.positions": "rotary"}, 2 * 28 * 16),
+        ("bilstm", {"task.name": "adding"}, None),  # no streaming state
+    ],
+)
+def test_state_size_is_the_carry(name, overrides, expected):
+    from seqlab.models.sizing import state_size
+    from tests.conftest import small_config
+
+    cfg = small_config(**{"model.name": name, **overrides})
+    spec = TASKS.get(cfg.task.name)(cfg.task).spec
+    assert state_size(cfg.model, spec) == expected
