@@ -11,6 +11,7 @@ from seqlab.models import (  # noqa: F401  (registration)
     mlstm,
     peephole_lstm,
     rnn,
+    s5,
     slstm,
     transformer,
     xlstm,
