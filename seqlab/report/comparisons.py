@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 from seqlab.report.data import Report, by_configuration
-from seqlab.report.labels import format_value, short
 from seqlab.report.plotstyle import (
     UNSOLVED,
     dashes,
@@ -27,6 +26,7 @@ from seqlab.report.views import (
     hyper_frame,
     trained_lengths,
 )
+from seqlab.results.labels import format_value, short
 
 # ---- sequences to solve ---------------------------------------------------------------------
 

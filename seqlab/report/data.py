@@ -3,7 +3,7 @@
 `collect(path)` reads every run below `path` once and derives the frames the figures and the
 runs table draw from: learning curves (each seed's, and their mean with a seed band),
 per-configuration aggregates, the runs table, and each run's config as its difference from the
-sweep's base config. Series labels come from `seqlab.report.labels`.
+sweep's base config. Series labels come from `seqlab.results.labels`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seqlab.config import ConfigError, flatten
-from seqlab.report.labels import series_labels, settings
 from seqlab.results.aggregate import aggregate, t_quantile
+from seqlab.results.labels import series_labels, settings
 from seqlab.results.load import RunSkipped, check_directory, find_runs, load, load_metrics
 from seqlab.sweep.plan import MANIFEST
 

@@ -6,7 +6,7 @@
     for view in figures.views(report):          # every figure the runs support
         figures.figure(report, view).show()
 
-A line is a series (seqlab.report.labels): a model's colour, a dash per series of that model.
+A line is a series (seqlab.results.labels): a model's colour, a dash per series of that model.
 This module draws the learning curves and the figures against T, comparisons.py sequences to
 solve, length generalisation and the hyper-parameter view, plotstyle.py their shared layout
 (buttons never over a title) and escaping of every text that comes from a run.

@@ -11,7 +11,7 @@ import html
 import math
 
 from seqlab.report.data import Report
-from seqlab.report.labels import format_value
+from seqlab.results.labels import format_value
 
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 HEIGHT = 420

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from seqlab.report.data import CURVE_METRIC, Report, by_configuration, curve_bands
-from seqlab.report.labels import applies, format_value, series_labels, short, varied_keys
 from seqlab.results.aggregate import aggregate, eval_lengths
+from seqlab.results.labels import applies, format_value, series_labels, short, varied_keys
 
 if TYPE_CHECKING:
     import pandas as pd

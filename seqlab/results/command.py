@@ -89,7 +89,7 @@ def _key(r: dict, key: str) -> str:
     """A group key's cell: "–" where it does not apply to the row's model (built.heads of an
     LSTM, model.mlstm_form of anything but the mLSTM families); values written as a person
     writes them (a whole number read back as float, in a column with gaps, without ".0")."""
-    from seqlab.report.labels import applies, format_value
+    from seqlab.results.labels import applies, format_value
 
     return format_value(r[key]) if applies(r["model"], key, r[key]) else "–"
 

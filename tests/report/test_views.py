@@ -14,9 +14,9 @@ import pytest
 
 from seqlab.report import collect, figures
 from seqlab.report.data import curve_bands, seed_curves
-from seqlab.report.labels import applies, format_value, series_labels, short
 from seqlab.report.views import View, table, views
 from seqlab.results import load
+from seqlab.results.labels import applies, format_value, series_labels, short
 from tests.report.synthetic import write_run
 
 UNREADABLE = re.compile(r"\b(nan|NaN|None|undefined)\b")
