@@ -7,6 +7,7 @@ from seqlab.models import (  # noqa: F401  (registration)
     lstm,
     lstm1997,
     mamba,
+    mamba2,
     mingru,
     mlstm,
     peephole_lstm,
