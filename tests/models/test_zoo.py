@@ -38,6 +38,9 @@ ZOO = {
     "mingru": {"scan_form": "log"},
     "minlstm": {"scan_form": "associative"},
     "hawk": {"layers": 2, "heads": 2, "scan_form": "chunked", "chunk_size": 16},
+    "s5": {"layers": 2, "heads": 2, "scan_form": "associative"},
+    "mamba": {"layers": 2, "state_dim": 4, "scan_form": "scan"},
+    "mamba2": {"layers": 2, "heads": 2, "state_dim": 8, "scan_form": "chunked", "chunk_size": 16},
 }
 
 
