@@ -105,7 +105,9 @@ def s5_discretise(params: Params) -> tuple[jax.Array, jax.Array]:
 
 def s5_coefficients(params: Params, u: jax.Array):
     lam_bar, b_bar = s5_discretise(params)
-    return lam_bar, jax.lax.complex(u @ b_bar.real, u @ b_bar.imag), u
+    b = jax.lax.complex(u @ b_bar.real, u @ b_bar.imag)
+    # Λ̄ with b's leading (time) axes, broadcast over the batch: model.hoist_input scans over it
+    return jnp.broadcast_to(lam_bar, (*b.shape[:-2], 1, lam_bar.shape[0])), b, u
 
 
 def s5_output(params: Params, h: jax.Array, u: jax.Array) -> jax.Array:

@@ -252,6 +252,16 @@ def test_model_streaming_equals_whole_sequence(form):
     np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
 
 
+def test_scan_options_keep_the_numbers():
+    """hoist_input scans over the hoisted coefficients: Λ̄ needs their time axis."""
+    copy = task("copy", 2)
+    tokens = sample(copy, 1, B).inputs
+    expected = apply(build("s5", copy.spec, heads=2), tokens)
+    for options in (dict(hoist_input=True), dict(checkpoint_every=3), dict(remat=True)):
+        got = apply(build("s5", copy.spec, heads=2, **options), tokens)
+        np.testing.assert_allclose(got, expected, **F32, err_msg=str(options))
+
+
 # ---------------------------------------------------------------- sizes, causality
 
 
