@@ -62,20 +62,22 @@ def base_config() -> ml_collections.ConfigDict:
         param_budget=0,  # > 0: choose hidden so the parameter count is within 5% of this
         bidirectional=False,  # recurrent models: each layer runs forward and in reverse
         merge="concat",  # concat | sum: how a bidirectional layer joins its two directions
-        heads=4,  # slstm, mlstm, xlstm, transformer
+        heads=4,  # slstm, mlstm, xlstm, transformer, hawk; mamba2: heads; s5: HiPPO init blocks
         irnn=False,  # rnn: ReLU with identity recurrent init (Le, Jaitly & Hinton 2015)
         forget_gate="sigmoid",  # slstm: sigmoid | exponential
         mlstm_form="parallel",  # mlstm, xlstm: recurrent | parallel | chunkwise
-        chunk_size=64,  # mlstm chunkwise form; linear recurrences' chunked form
-        scan_form="scan",  # linear recurrences (lru, mingru, minlstm, hawk): scan | associative
-        # | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm: log space)
-        state_dim=0,  # lru: state size N; hawk: RG-LRU width; 0 = model.hidden
+        chunk_size=64,  # mlstm chunkwise form; linear recurrences' chunked form; mamba2's ssd
+        scan_form="scan",  # linear recurrences (lru, mingru, minlstm, hawk, s5, mamba, mamba2):
+        # scan | associative | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm:
+        # log space) | ssd (mamba2: its chunked SSD algorithm)
+        state_dim=0,  # lru: N; hawk: RG-LRU width (0: model.hidden); s5: P (0: model.hidden
+        # rounded up to 2·heads); mamba: N (0: 16); mamba2: N (0: 64)
         r_min=0.0,  # lru ring init: λ uniform (by area) on the ring r_min <= |λ| <= r_max
         r_max=1.0,
         max_phase=6.28,  # lru ring init: arg λ uniform in [0, max_phase] (the paper code's 6.28)
-        proj_factor=2.0,  # mLSTM block up-projection factor
+        proj_factor=2.0,  # mLSTM block up-projection factor; mamba, mamba2: expansion E
         ffn_factor=1.3,  # sLSTM block feed-forward (post-up-projection) factor
-        conv_kernel=4,  # causal depthwise conv in the xLSTM blocks
+        conv_kernel=4,  # causal depthwise conv in the xLSTM, Hawk, Mamba and Mamba-2 blocks
         causal=True,  # transformer: causal decoder (true) or bidirectional encoder (false)
         positions="learned",  # transformer: learned | sinusoidal | rotary
         mlp_ratio=4,  # transformer feed-forward width / hidden
@@ -291,7 +293,8 @@ MERGES = ("concat", "sum")
 FORGET_GATES = ("sigmoid", "exponential")
 MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
 INITS = ("default", "glorot_uniform")
-SCAN_FORMS = ("scan", "associative", "chunked", "log")  # seqlab.models.linear_recurrence.FORMS
+# seqlab.models.linear_recurrence.FORMS, and mamba2's "ssd"
+SCAN_FORMS = ("scan", "associative", "chunked", "log", "ssd")
 OUTPUT_PEEPHOLES = ("none", "full")
 POSITIONS = ("learned", "sinusoidal", "rotary")
 SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
@@ -485,7 +488,8 @@ def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
         isinstance(m.state_dim, int) and not isinstance(m.state_dim, bool) and m.state_dim >= 0
     ):
         raise ConfigError(
-            f"model.state_dim must be an integer >= 0 (0 = model.hidden), got {m.state_dim!r}"
+            "model.state_dim must be an integer >= 0 (0 = the family's default), "
+            f"got {m.state_dim!r}"
         )
     if not 0.0 <= m.r_min < m.r_max <= 1.0:
         raise ConfigError(

@@ -31,15 +31,15 @@ if TYPE_CHECKING:
 # family. Fields the registry describes per family (size_fields, inits, ...) are read from it.
 FAMILY_FIELDS = {
     "mlstm_form": ("mlstm", "xlstm"),
-    "chunk_size": ("mlstm", "xlstm", "lru", "mingru", "minlstm", "hawk"),  # chunk(wise) forms
-    "proj_factor": ("mlstm", "xlstm"),
-    "conv_kernel": ("mlstm", "xlstm"),
+    "chunk_size": ("mlstm", "xlstm", "lru", "mingru", "minlstm", "hawk", "s5", "mamba", "mamba2"),
+    "proj_factor": ("mlstm", "xlstm", "mamba", "mamba2"),
+    "conv_kernel": ("mlstm", "xlstm", "hawk", "mamba", "mamba2"),
     "ffn_factor": ("xlstm",),
     "forget_gate": ("slstm", "xlstm"),
     "irnn": ("rnn",),
     "causal": ("transformer",),
     "mlp_ratio": ("transformer",),
-    "state_dim": ("lru", "hawk"),
+    "state_dim": ("lru", "hawk", "s5", "mamba", "mamba2"),
     "r_min": ("lru",),
     "r_max": ("lru",),
     "max_phase": ("lru",),
