@@ -61,12 +61,20 @@ class LinearCell(NamedTuple):
 def as_cell(linear: LinearCell) -> Cell:
     """The step-by-step form, run by `scan_cell` (the "scan" form) and by `step` (streaming)."""
 
+    def project(params: Params, x: jax.Array):
+        a, b, aux = linear.coefficients(params, x)
+        # A time-invariant a (the LRU's λ) has no leading axes; with the input projected for all
+        # steps before the scan (model.hoist_input) every coefficient needs the time axis.
+        if a.ndim < b.ndim:
+            a = jnp.broadcast_to(a, b.shape[: b.ndim - a.ndim] + a.shape)
+        return a, b, aux
+
     def recur(params: Params, h: jax.Array, coefficients) -> tuple[jax.Array, jax.Array]:
         a, b, aux = coefficients
         h = a * h + b
         return h, linear.output(params, h, aux)
 
-    return Cell(linear.coefficients, recur, linear.initial_state)
+    return Cell(project, recur, linear.initial_state)
 
 
 def check_form(form: str, linear: LinearCell, family: str) -> None:

@@ -209,6 +209,17 @@ def test_model_streaming_equals_whole_sequence(form):
     np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
 
 
+def test_scan_options_keep_the_numbers():
+    """hoist_input scans over coefficients projected for all steps: the time-invariant λ gets
+    their time axis (linear_recurrence.as_cell); checkpointed and rematerialised scans too."""
+    copy = task("copy", 2)
+    tokens = sample(copy, 1, B).inputs
+    expected = apply(build("lru", copy.spec), tokens)
+    for options in (dict(hoist_input=True), dict(checkpoint_every=3), dict(remat=True)):
+        got = apply(build("lru", copy.spec, **options), tokens)
+        np.testing.assert_allclose(got, expected, **FWD, err_msg=str(options))
+
+
 # ---------------------------------------------------------------- sizes, causality, options
 
 
