@@ -214,7 +214,7 @@ def zoo_figure(studies: Studies, study: str, task: str) -> str:
     return studies.figure(
         study,
         lambda: figures.sequences_to_solve(
-            seeds, f"{task}: training sequences to solve (~20k parameters, 4 seeds)"
+            seeds, f"{task}: training sequences to solve (~20k parameters, 3 seeds)"
         ),
     )
 
