@@ -47,3 +47,34 @@ def small_config(**overrides):
 @pytest.fixture
 def make_config():
     return small_config
+
+
+# `make test` runs two xdist workers with --dist loadgroup: a test without a group goes to
+# whichever worker is free (test_zoo.py's 115 tests no longer queue on one worker, as they did
+# under --dist loadfile). Tests that share a session- or module-scoped fixture (trained runs,
+# the local Slurm cluster, the browser) stay together, so the fixture is built once.
+_SHARED_DIRECTORIES = ("report", "sweep")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.path
+        parts = path.relative_to(config.rootpath).parts
+        if len(parts) > 2 and parts[1] in _SHARED_DIRECTORIES:
+            group = parts[1]
+        elif _has_shared_fixture(item):
+            group = str(path)
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _has_shared_fixture(item) -> bool:
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    if fixture_info is None:
+        return False
+    for name in fixture_info.names_closure:
+        definitions = fixture_info.name2fixturedefs.get(name, ())
+        if any(d.scope in ("module", "session") for d in definitions):
+            return True
+    return False
