@@ -1,5 +1,6 @@
-"""The comparisons a study is run for: sequences to solve, length generalisation, and the
-hyper-parameter view (seqlab.report.figures re-exports them; views.py says when each is drawn).
+"""The comparisons a study is run for: sequences to solve, length generalisation, the metric
+against state size, and the hyper-parameter view (seqlab.report.figures re-exports them;
+views.py says when each is drawn).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from seqlab.report.views import (
     criterion_mode,
     finished_unsolved,
     hyper_frame,
+    state_frame,
     trained_lengths,
 )
 from seqlab.results.labels import format_value, short
@@ -130,7 +132,7 @@ def sequences_to_solve(report: Report, task: str):
     return fig
 
 
-# ---- length generalisation and hyper-parameters ---------------------------------------------
+# ---- length generalisation, state size and hyper-parameters ---------------------------------
 
 
 def length_generalisation(report: Report, task: str, length: int):
@@ -194,6 +196,60 @@ def length_generalisation(report: Report, task: str, length: int):
     )  # fmt: skip
     threshold(fig, report, task)
     return fig
+
+
+def state_size(report: Report, task: str, length: int):
+    """The final metric (mean ± 95% CI over seeds) against the state size, the numbers a model
+    carries from one step to the next (Zoology's plot): a marker per series, a model's markers
+    joined in order of size. Runs that did not record their state size are left out."""
+    import plotly.graph_objects as go
+
+    view = View("state", task, length)
+    frame = state_frame(report, view)
+    metric = str(frame["metric"].iloc[0])
+    fig = go.Figure()
+    for model, group in frame.groupby("model", sort=True):
+        group = group.sort_values(["state_size", "series"])
+        colour = report.colours.get(model, "#444")
+        one_per_size = group["state_size"].is_unique  # else a line would join unlike series
+        fig.add_trace(
+            go.Scatter(
+                x=group["state_size"],
+                y=group["final_mean"],
+                mode="lines+markers" if one_per_size else "markers",
+                name=esc(model),
+                error_y=dict(type="data", array=group["final_ci"].fillna(0)),
+                line=dict(color=colour),
+                marker=dict(color=colour, size=9),
+                customdata=[
+                    [esc(s), int(n)] for s, n in zip(group["series"], group["seeds"], strict=True)
+                ],
+                hovertemplate=f"%{{customdata[0]}}<br>state size %{{x:,.0f}}<br>final {metric} "
+                "%{y:.4g}<br>%{customdata[1]} seed(s)<extra></extra>",
+            )
+        )
+    layout(
+        fig,
+        f"{task} T={length}: final {metric} against state size",
+        "state size (numbers carried from step to step)",
+        f"final {metric} (mean ± 95% CI)",
+    )
+    size_axis(fig, frame["state_size"])
+    if criterion_mode(report, view) == "min" and positive(frame["final_mean"]):
+        log_y_axis(fig, frame["final_mean"])
+    threshold(fig, report, task)
+    return fig
+
+
+def size_axis(fig, sizes, ticked: int = 6) -> None:
+    """A log x axis, as Zoology's: a tick at each state size where there are at most `ticked`,
+    else plotly's own (a label at each size would overlap)."""
+    sizes = sorted({float(v) for v in sizes})
+    fig.update_xaxes(type="log")
+    if len(sizes) <= ticked:
+        fig.update_xaxes(tickvals=sizes, ticktext=[format_value(v) for v in sizes])
+    else:
+        fig.update_xaxes(tickformat="~s")
 
 
 def hyperparameter(report: Report, task: str, length: int, key: str):

@@ -8,13 +8,19 @@
 
 A line is a series (seqlab.results.labels): a model's colour, a dash per series of that model.
 This module draws the learning curves and the figures against T, comparisons.py sequences to
-solve, length generalisation and the hyper-parameter view, plotstyle.py their shared layout
-(buttons never over a title) and escaping of every text that comes from a run.
+solve, length generalisation, the metric against state size and the hyper-parameter view,
+plotstyle.py their shared layout (buttons never over a title) and escaping of every text that
+comes from a run.
 """
 
 from __future__ import annotations
 
-from seqlab.report.comparisons import hyperparameter, length_generalisation, sequences_to_solve
+from seqlab.report.comparisons import (
+    hyperparameter,
+    length_generalisation,
+    sequences_to_solve,
+    state_size,
+)
 from seqlab.report.data import (
     CURVE_METRIC,
     Report,
@@ -46,6 +52,7 @@ __all__ = [
     "loss_vs_length",
     "sequences_to_solve",
     "solved_heatmap",
+    "state_size",
     "views",
 ]
 
@@ -261,6 +268,8 @@ def figure(report: Report, view: View):
         return loss_vs_length(report, view.task)
     if view.section == "solved":
         return solved_heatmap(report, view.task)
+    if view.section == "state":
+        return state_size(report, view.task, view.length)
     if view.section == "lengths":
         return length_generalisation(report, view.task, view.length)
     if view.section == "hyper":

@@ -56,6 +56,9 @@ READING = {
     "comparison": "Final (or best) held-out loss against the sequence length T, mean ± 95% "
     "CI over seeds: which model still learns the dependency at which T.",
     "solved": "Seeds that met the task's solved criterion, model × length.",
+    "state": "The final value of the task's metric against the state size, the numbers a model "
+    "carries from one step to the next (as Zoology plots it), mean ± 95% CI over seeds: a "
+    "marker per series, a model's joined by a line. Runs that did not record it are left out.",
     "lengths": "Trained at the shaded lengths, evaluated at others (eval.lengths): the final "
     "value of the task's metric at each evaluated length, mean ± 95% CI over seeds.",
     "hyper": "The final value of the task's metric against a swept setting, a line per model: "

@@ -3,9 +3,10 @@
 `views(report)` lists the dashboard's figures in page order, each a `View`: a figure kind (its
 page section) and the task, length and swept setting it shows. Only figures that fit the data
 are listed: against T only for a task run at several T; length generalisation only where runs
-evaluated other lengths (`eval.lengths`); a hyper-parameter view only for a setting that takes
-several values for one model at one (task, T). The page, `seqlab figures` and
-notebooks/analysis.ipynb all draw from this list.
+evaluated other lengths (`eval.lengths`); the metric against state size only where the runs of
+one (task, T) that recorded their state size (older runs did not) have two or more sizes; a
+hyper-parameter view only for a setting that takes several values for one model at one
+(task, T). The page, `seqlab figures` and notebooks/analysis.ipynb all draw from this list.
 
 `table(report, view)` is the view's numbers as text (no NaN: "–" where there is no value).
 """
@@ -28,6 +29,7 @@ SECTIONS = (
     ("sequences", "Sequences to solve"),
     ("comparison", "Loss against sequence length"),
     ("solved", "Seeds solved, per length"),
+    ("state", "Metric against state size"),
     ("lengths", "Length generalisation"),
     ("hyper", "Hyper-parameters"),
 )
@@ -65,6 +67,7 @@ def views(report: Report, section: str | None = None) -> list[View]:
     out += [View("sequences", t) for t in tasks if _has_outcome(runs[runs["task"] == t])]
     out += [View("comparison", t) for t in several]
     out += [View("solved", t) for t in several]
+    out += [View("state", t, n) for t, n in pairs if _state_sizes(report, View("state", t, n)) > 1]
     for t, n in pairs:
         at = runs[(runs["task"] == t) & (runs["length"] == n)]
         metric = _metric(at)
@@ -85,6 +88,11 @@ def _has_outcome(runs: pd.DataFrame) -> bool:
     """Some seed solved, or ended unsolved with a known budget: sequences to solve draws it."""
     ended = finished_unsolved(runs) & runs["budget_sequences"].notna()
     return bool(runs["solved"].astype(bool).any() or ended.any())
+
+
+def _state_sizes(report: Report, view: View) -> int:
+    """How many state sizes the metric-against-state-size figure of `view` would show."""
+    return state_frame(report, view)["state_size"].nunique()
 
 
 def _metric(runs: pd.DataFrame) -> str | None:
@@ -128,6 +136,7 @@ def table(report: Report, view: View) -> pd.DataFrame:
         "sequences": sequences_table,
         "comparison": comparison_table,
         "solved": comparison_table,
+        "state": state_table,
         "lengths": lengths_table,
         "hyper": hyper_table,
     }[view.section](report, view)
@@ -241,6 +250,40 @@ def lengths_table(report: Report, view: View) -> pd.DataFrame:
         for n in lengths:
             row[f"T={n}"] = _pm(r.get(f"final@{n}_mean"), r.get(f"final@{n}_ci"))
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def state_frame(report: Report, view: View) -> pd.DataFrame:
+    """seqlab.results.aggregate per (series, model, state size) of the runs at the view's
+    (task, T) that recorded their state size (older runs did not: left out), where the seeds
+    have a final value of the metric."""
+    cache_key = ("state", view)
+    if cache_key not in report.cache:
+        runs = report.runs
+        at = runs[(runs["task"] == view.task) & (runs["length"] == view.length)]
+        at = at[at["state_size"] > 0].copy()
+        at["series"] = at["path"].map(report.series)
+        frame = aggregate(at, by=["series", "model", "state_size"])
+        report.cache[cache_key] = frame[frame["final_mean"].notna()] if len(frame) else frame
+    return report.cache[cache_key]
+
+
+def state_table(report: Report, view: View) -> pd.DataFrame:
+    """Per series: its state size, seeds, the final metric (mean ± 95% CI) and seeds solved,
+    by model and state size."""
+    import pandas as pd
+
+    frame = state_frame(report, view).sort_values(["model", "state_size", "series"])
+    rows = [
+        {
+            "series": r["series"],
+            "state size": _count(r["state_size"]),
+            "seeds": str(r["seeds"]),
+            f"final {r['metric']}": _pm(r["final_mean"], r["final_ci"]),
+            "solved": f"{r['solved_seeds']}/{r['seeds']}",
+        }
+        for r in frame.to_dict("records")
+    ]
     return pd.DataFrame(rows)
 
 

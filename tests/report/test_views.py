@@ -6,8 +6,10 @@ Everything runs on the synthetic sweeps of tests/report/synthetic.py (no trainin
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from seqlab.report.data import curve_bands, seed_curves
 from seqlab.report.views import View, table, views
 from seqlab.results import load
 from seqlab.results.labels import applies, format_value, series_labels, short
-from tests.report.synthetic import write_run
+from tests.report.synthetic import Seed, write_run
 
 UNREADABLE = re.compile(r"\b(nan|NaN|None|undefined)\b")
 DEMO_MODELS = {"lstm", "gru", "rnn", "transformer", "mlstm", "xlstm[1:1]"}
@@ -31,6 +33,37 @@ def demo(demo_runs):
 @pytest.fixture(scope="module")
 def study(study_runs):
     return collect(study_runs)
+
+
+def _with_state_size(run: Path, size: int) -> None:
+    """The run's summary.json with `state_size`, as runs since 2026-12-06 record it."""
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "state_size": size}))
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    """copy T=10: lstm at hidden 32 and 64 (state sizes 64 and 128; the smaller one seed
+    solves, one never learns), gru with one seed (32), and an lstm (hidden 16) and an rnn that
+    recorded no state size; copy T=20: lstm and gru of one state size (64); adding T=20: one
+    run with a state size and one without."""
+    root = tmp_path_factory.mktemp("states")
+    never = (Seed(300), Seed(None))
+    for name, model, hidden, seeds, size in (
+        ("copy10_lstm32", "lstm", 32, never, 64),
+        ("copy10_lstm64", "lstm", 64, (Seed(300), Seed(500)), 128),
+        ("copy10_gru", "gru", 32, (Seed(None),), 32),
+        ("copy10_lstm16", "lstm", 16, (Seed(200), Seed(250)), None),
+        ("copy10_rnn", "rnn", 32, (Seed(400), Seed(450)), None),
+    ):
+        run = write_run(root, name, model=model, seeds=seeds, cfg={"model.hidden": hidden})
+        if size is not None:
+            _with_state_size(run, size)
+    for name, model, size in (("copy20_lstm", "lstm", 64), ("copy20_gru", "gru", 64)):
+        _with_state_size(write_run(root, name, length=20, model=model), size)
+    _with_state_size(write_run(root, "adding20_lstm", task="adding", length=20), 64)
+    write_run(root, "adding20_gru", task="adding", length=20, model="gru")
+    return collect(root)
 
 
 @pytest.mark.parametrize(
@@ -191,3 +224,65 @@ def test_a_figure_per_view_with_finite_data(study):
         fig = figures.figure(study, view)
         ys = [np.asarray(t.z if t.type == "heatmap" else t.y, dtype=float) for t in fig.data]
         assert any(np.isfinite(y).any() for y in ys if y.size), view
+
+
+def test_state_size_view_only_with_two_sizes_or_more(states, study):
+    """copy T=10 has three state sizes; copy T=20 one (two models); adding T=20 one, its other
+    run recorded none; the study's runs recorded none."""
+    assert [v.name for v in views(states, "state")] == ["state-copy-T10"]
+    assert views(study, "state") == []
+
+
+def test_state_size_figure_draws_the_seed_mean_against_state_size(states):
+    fig = figures.state_size(states, "copy", 10)
+    lines = {t.name: t for t in fig.data}
+    assert set(lines) == {"gru", "lstm"}  # the rnn recorded no state size
+    lstm, gru = lines["lstm"], lines["gru"]
+    assert list(lstm.x) == [64, 128] and list(gru.x) == [32]  # not the lstm at hidden 16
+    runs = load(states.root)
+    finals = runs.groupby("run")["final.recall_accuracy"].apply(list)
+    assert list(lstm.y) == pytest.approx(
+        [np.mean(finals[r]) for r in ("copy10_lstm32", "copy10_lstm64")]
+    )
+    low, high = finals["copy10_lstm32"]
+    t_1 = 12.7062  # the 97.5% quantile of Student's t with one degree of freedom
+    assert lstm.error_y.array[0] == pytest.approx(t_1 * abs(high - low) / 2, rel=1e-4)
+    assert lstm.error_y.array[0] > 0.5  # one seed solved, one stayed at chance
+    assert list(gru.error_y.array) == [0]  # one seed: no interval
+    assert lstm.mode == "lines+markers"
+    assert [c[0] for c in lstm.customdata] == ["lstm (hidden=32)", "lstm (hidden=64)"]
+    assert "state size %{x:,.0f}" in lstm.hovertemplate
+    assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.tickvals) == [32, 64, 128]
+    assert [s.y0 for s in fig.layout.shapes] == [0.99]  # solved: recall_accuracy >= 0.99
+    assert fig.layout.title.text == "copy T=10: final recall_accuracy against state size"
+
+
+def test_state_size_table_lists_the_series_that_recorded_it(states):
+    rows = table(states, View("state", "copy", 10))
+    assert list(rows["series"]) == ["gru", "lstm (hidden=32)", "lstm (hidden=64)"]
+    assert list(rows["state size"]) == ["32", "64", "128"]
+    assert list(rows["solved"]) == ["0/1", "1/2", "2/2"]
+    assert list(rows.columns) == ["series", "state size", "seeds", "final recall_accuracy",
+                                  "solved"]  # fmt: skip
+    assert " ± " not in rows["final recall_accuracy"].iloc[0]  # one seed: the mean alone
+
+
+def test_state_size_texts_show_no_missing_values(states):
+    view = View("state", "copy", 10)
+    text = table(states, view).to_string()
+    assert not UNREADABLE.search(text), text
+    fig = figures.figure(states, view)
+    texts = [fig.layout.title.text, fig.layout.xaxis.title.text, fig.layout.yaxis.title.text]
+    for trace in fig.data:
+        texts += [trace.name, trace.hovertemplate, *(str(c) for c in trace.customdata)]
+    texts += [a.text for a in fig.layout.annotations]
+    assert not any(UNREADABLE.search(t) for t in texts), texts
+
+
+def test_state_size_section_on_the_page_with_its_table(states):
+    from seqlab.report.page import render
+
+    page = render(states, title="states", plotly_tag="")
+    section = page[page.index('<section id="state">') :].split("</section>")[0]
+    assert section.count('data-view="state-copy-T10"') == 1
+    assert "<table" in section and "lstm (hidden=64)" in section
