@@ -130,8 +130,9 @@ def _plots(page: Page) -> list[dict]:
     for p in plots:
         assert p["svg"] > 0 and p["traces"] > 0 and p["points"] > 0, p
     # copy at T=4 and T=6: two learning-curve plots, sequences to solve (no seed solves in 30
-    # steps: each drawn at its budget), loss against T, the solved heatmap.
-    sections = ["curves", "curves", "sequences", "comparison", "solved"]
+    # steps: each drawn at its budget), loss against T, the solved heatmap, and the final loss
+    # against state size at each T (the LSTM's 16 floats and the tanh RNN's 8).
+    sections = ["curves", "curves", "sequences", "comparison", "solved", "state", "state"]
     assert [p["section"] for p in plots] == sections
     return plots
 
