@@ -47,6 +47,9 @@ BENCHMARKS = {
     "compile": Benchmark("compile_time.py", (), "compile time of every zoo model, T=100 and 1000"),
     "long": Benchmark("long_sequence.py", (), "LSTM at T=10,000: memory of the checkpointed scan"),
     "mlstm": Benchmark("mlstm_forms.py", (), "mLSTM chunkwise and parallel vs recurrent form"),
+    "linear": Benchmark(
+        "linear_forms.py", (), "linear recurrences and SSMs, each scan form, vs LSTM and mLSTM"
+    ),
     "xlstm": Benchmark("xlstm_peers.py", (), "sLSTM and mLSTM vs NX-AI's xlstm package"),
     "zoo": Benchmark("zoo.py", ("--part", "speed"), "train tokens/s of every zoo model"),
     "fused": Benchmark("fused_steps.py", (), "K optimiser steps per compiled call", False),

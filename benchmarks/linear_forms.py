@@ -1,0 +1,186 @@
+"""The linear recurrences and state-space models in their training step, each scan form, by length,
+against the LSTM and the mLSTM of the same parameter budget.
+
+    .venv/bin/python benchmarks/linear_forms.py [--lengths 1000,10000] [--budget 100000] [--quick]
+
+Every model is built by `model.param_budget` (configs/zoo.py; the cells of one layer, the
+linear-recurrence cells two residual layers, the block models two blocks of two heads, as in
+experiments/zoo_copy.py) and trained by seqlab's engine as in benchmarks/zoo.py: K steps per
+compiled call, batches sampled on device, forward + backward + Adam, on copy with task.length =
+T - 20 so a sequence has T steps. Each family runs once per scan form it implements
+(model.scan_form: scan, associative, chunked at model.chunk_size, log, ssd); the LSTM runs as
+its scan and the mLSTM as its chunkwise form (its fastest, BENCHMARKS.md). Every variant at a
+length is timed in the same interleaved rounds.
+
+Reported: parameters, compile seconds, median ms/step and its spread, tokens/s (B·T / s), speed
+relative to the LSTM at the same T, and the first chunk's mean loss, which must agree across a
+family's forms (same seed, same batches, the same function).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import optax
+from common import (
+    fmt,
+    interleaved,
+    machine_info,
+    markdown_table,
+    median,
+    parse_with_quick,
+    shape_parser,
+    timed,
+    timing,
+    write_results,
+)
+from zoo import zoo_config
+
+import seqlab.models  # noqa: F401  (registration)
+from seqlab.registry import MODELS, TASKS
+from seqlab.train.loop import compile_chunk
+from seqlab.train.state import Engine, init_state, param_count
+
+COPY_EXTRA = 20  # the copy task adds 20 steps (10 symbols, then their recall) to its length
+FAMILIES = ["lru", "mingru", "minlstm", "hawk", "s5", "mamba", "mamba2"]
+PEERS = {"lstm": "scan", "mlstm": "chunkwise"}
+LINEAR_CELLS = ("lru", "mingru", "minlstm")
+QUICK = dict(lengths="40", budget=20_000, batch=2, rounds=2, k=2, families="lru,mamba2")
+
+
+@dataclass
+class Variant:
+    length: int
+    model: str
+    form: str
+    run: Any  # one compiled call of `steps` train steps, blocking until done
+    compile_s: float
+    first_loss: float
+    params: int
+    steps: int
+
+    @property
+    def name(self) -> str:
+        return f"T={self.length} {self.model} {self.form}"
+
+
+def parse_args() -> argparse.Namespace:
+    p = shape_parser(__doc__.splitlines()[0], batch=4, rounds=3, k=4)
+    p.add_argument("--lengths", default="1000,10000", help="comma-separated T (steps a sequence)")
+    p.add_argument("--budget", type=int, default=100_000, help="model.param_budget of every model")
+    p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families")
+    p.add_argument("--chunk-size", type=int, default=64, help="model.chunk_size of chunked forms")
+    return parse_with_quick(p, QUICK)
+
+
+def model_overrides(model: str, form: str, args) -> dict:
+    o = {"model.size": "", "model.param_budget": args.budget, "train.batch_size": args.batch}
+    entry = MODELS.entry(model)
+    if model in LINEAR_CELLS:
+        o.update({"model.layers": 2, "model.residual": True, "model.norm": "layer"})
+    elif entry.blocks:
+        o.update({"model.layers": 2, "model.heads": 2})
+    if model == "mlstm":
+        o.update({"model.mlstm_form": form, "model.chunk_size": args.chunk_size})
+    elif model != "lstm":
+        o.update({"model.scan_form": form, "model.chunk_size": args.chunk_size})
+    return o
+
+
+def variant(length: int, model: str, form: str, args) -> Variant:
+    cfg = zoo_config(model, "copy", length - COPY_EXTRA, model_overrides(model, form, args))
+    task = TASKS.get(cfg.task.name)(cfg.task)
+    tx = optax.adam(cfg.optim.lr)
+    graphdef, state = init_state(cfg.model, task, tx, [0])
+    engine = Engine(graphdef, task, tx, cfg.train.batch_size)
+    compiled, compile_s = timed(lambda: compile_chunk(engine, state, args.k, 1))
+    state, metrics = jax.block_until_ready(compiled(state))
+    box = {"state": state}
+
+    def run():
+        box["state"], _ = jax.block_until_ready(compiled(box["state"]))
+
+    return Variant(
+        length, model, form, run, compile_s, float(metrics["loss"][0]), param_count(state), args.k
+    )
+
+
+def variants_at(length: int, args) -> list[Variant]:
+    out = [variant(length, m, f, args) for m, f in PEERS.items()]
+    for family in args.families.split(","):
+        for form in MODELS.entry(family).scan_forms:
+            out.append(variant(length, family, form, args))
+    for v in out:
+        print(f"compiled {v.name}: {v.compile_s:.1f} s, {v.params:,} parameters", flush=True)
+    return out
+
+
+def summarise(variants: list[Variant], samples: dict, batch: int) -> dict:
+    tokens = {v.name: batch * v.length / median(samples[v.name]) for v in variants}
+    lstm = {v.length: tokens[v.name] for v in variants if v.model == "lstm"}
+    return {
+        v.name: {
+            "length": v.length,
+            "model": v.model,
+            "form": v.form,
+            "params": v.params,
+            "compile_s": v.compile_s,
+            "first_chunk_loss": v.first_loss,
+            "steps_per_call": v.steps,
+            **timing(samples[v.name], batch * v.length),
+            "vs_lstm": tokens[v.name] / lstm[v.length],
+        }
+        for v in variants
+    }
+
+
+def table(results: dict) -> str:
+    headers = ["T", "model", "form", "params", "compile s", "ms/step", "IQR/med", "tokens/s"]
+    headers += ["vs lstm", "loss, 1st chunk"]
+    rows = [
+        [
+            r["length"],
+            r["model"],
+            r["form"],
+            f"{r['params']:,}",
+            fmt(r["compile_s"], ".1f"),
+            fmt(1e3 * r["median_s"]),
+            fmt(r["spread_iqr_rel"], ".2f"),
+            fmt(r["tokens_per_s"], ",.0f"),
+            fmt(r["vs_lstm"], ".2f"),
+            fmt(r["first_chunk_loss"], ".5f"),
+        ]
+        for r in results.values()
+    ]
+    return markdown_table(rows, headers)
+
+
+def main() -> None:
+    args = parse_args()
+    results = {}
+    for length in (int(t) for t in args.lengths.split(",")):
+        if length <= COPY_EXTRA:
+            raise SystemExit(f"every length must exceed {COPY_EXTRA} (copy adds {COPY_EXTRA})")
+        variants = variants_at(length, args)  # one length at a time: the compiled programs of
+        samples = interleaved(  # T=10,000 hold their buffers; timing them apart keeps memory low
+            {v.name: v.run for v in variants},
+            args.rounds,
+            args.k,
+            steps_per_call={v.name: v.steps for v in variants},
+        )
+        results.update(summarise(variants, samples, args.batch))
+        del variants
+    machine = machine_info()
+    print(f"\ntrain step, B={args.batch}, K={args.k} steps per call, copy, ~{args.budget:,} params")
+    print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
+    print(table(results))
+    payload = {"args": vars(args), "machine": machine, "results": results}
+    path = write_results("linear_forms_quick" if args.quick else "linear_forms", payload)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
