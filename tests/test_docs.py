@@ -32,12 +32,14 @@ def _study(path: Path, rows):
     }))  # fmt: skip
 
 
-def _seed(length, seed, solved_at, accuracy=1.0):
+def _seed(length, seed, solved_at, accuracy=1.0, step=300_000):
+    """A seed at batch 1 with a ceiling of 300,000 steps; `step`: the step its run reached."""
     return {
         "run": f"r{length}", "task": "adding_1997", "length": length, "model": "lstm1997",
         "seed": seed, "solved": solved_at is not None, "solved_at": solved_at,
         "solved_sequences": solved_at, "budget_sequences": 300_000, "final.accuracy": accuracy,
-        "status": "completed",
+        "status": "completed", "step": solved_at or step, "steps": 300_000,
+        "cfg.train.batch_size": 1,
     }  # fmt: skip
 
 
@@ -56,8 +58,19 @@ def test_blocks_render_tables_from_the_results_and_keep_prose(tmp_path):
     assert cells[1] == "74,000"  # the paper's Table 7
     assert cells[2] == "2/3"
     assert cells[3].startswith("80,000 ± ") and cells[3].endswith("(80,000)")
+    assert cells[4] == "300,000 (the ceiling)"  # the unsolved seed trained to the ceiling
     assert cells[5] == "1.08"  # 80,000 / 74,000
     assert render(out, studies) == out  # rendering is idempotent
+
+
+def test_a_stopped_run_reports_the_sequences_it_trained_not_its_ceiling(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    _study(results / "hochreiter1997.json",
+           [_seed(1000, 0, None, 0.5, step=120_000), _seed(1000, 1, 90_000)])  # fmt: skip
+    studies = Studies(results, tmp_path / "figures", write_figures=False)
+    row = next(line for line in blocks.hochreiter_table(studies).splitlines() if "| 1000 |" in line)
+    assert "120,000 (stopped; ceiling 300,000)" in row
 
 
 def test_a_study_without_results_says_how_to_make_them(tmp_path):

@@ -135,11 +135,22 @@ def arjovsky_provenance(studies: Studies) -> str:
 # -- Hochreiter & Schmidhuber 1997 -----------------------------------------------------------
 
 
+def _hochreiter_seeds(studies: Studies):
+    """The study's seeds, each unsolved seed's budget the sequences it trained: its ceiling if
+    its run ended, fewer if the run was stopped before (`step`, the step it reached)."""
+    seeds = studies.seeds("hochreiter1997").copy()
+    trained = seeds["step"] * seeds["cfg.train.batch_size"]
+    seeds["budget_sequences"] = trained.where(
+        ~seeds["solved"].astype(bool), seeds["budget_sequences"]
+    )
+    return seeds
+
+
 def hochreiter_table(studies: Studies) -> str:
-    seeds = studies.seeds("hochreiter1997")
+    seeds = _hochreiter_seeds(studies)
     header = ["T", "paper: sequences to success (Table 7)", "seqlab: seeds that met the rule",
-              "sequences to success, mean ± 95% CI (median)", "ceiling", "seqlab / paper",
-              "held-out sequences wrong, final (of 2048)"]  # fmt: skip
+              "sequences to success, mean ± 95% CI (median)", "trained, seeds not yet solved",
+              "seqlab / paper", "held-out sequences wrong, final (of 2048)"]  # fmt: skip
     rows = []
     for length, group in seeds.groupby("length", sort=True):
         paper = papers.HOCHREITER_1997_TABLE_7.get(int(length), {})
@@ -151,15 +162,28 @@ def hochreiter_table(studies: Studies) -> str:
             _count(paper["sequences"]) if paper else "–",
             f"{len(solved)}/{len(group)}",
             f"{_pm(solved, ',.0f')} ({_count(solved.median())})" if len(solved) else "none",
-            _count(group["budget_sequences"].max()),
+            _trained(group),
             "–" if math.isnan(ratio) else f"{ratio:.2f}",
             _pm(wrong, ".1f"),
         ])  # fmt: skip
     return _md(header, rows)
 
 
+def _trained(group) -> str:
+    """Sequences the unsolved seeds trained, against the ceiling where the run was stopped
+    before reaching it."""
+    unsolved = group[~group["solved"].astype(bool)]
+    if unsolved.empty:
+        return "–"
+    trained = unsolved["budget_sequences"].max()
+    ceiling = (unsolved["steps"] * unsolved["cfg.train.batch_size"]).max()
+    if trained < ceiling:
+        return f"{_count(trained)} (stopped; ceiling {_count(ceiling)})"
+    return f"{_count(trained)} (the ceiling)"
+
+
 def hochreiter_figure(studies: Studies) -> str:
-    seeds = studies.seeds("hochreiter1997").copy()
+    seeds = _hochreiter_seeds(studies)
     seeds["label"] = "seqlab lstm1997"
     reference = {
         "Hochreiter & Schmidhuber 1997 (Table 7)": {
