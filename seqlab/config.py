@@ -81,6 +81,9 @@ def base_config() -> ml_collections.ConfigDict:
         causal=True,  # transformer: causal decoder (true) or bidirectional encoder (false)
         positions="learned",  # transformer: learned | sinusoidal | rotary
         mlp_ratio=4,  # transformer feed-forward width / hidden
+        attention_block="seqlab",  # transformer: seqlab (pre-LN blocks, attention + MLP) |
+        # zoology (Arora et al. 2023's attention baseline: x + Attn(LN(x)), then x + LN(x) --
+        # their Identity state mixer -- no MLP; GPT-2 init; embedding tied to the readout)
         init="default",  # cell models: default (flax's) | glorot_uniform (every weight matrix)
         learn_initial_state=False,  # cell models: the initial carry is a learned parameter
         output_peephole="none",  # lstm: none | full (o also sees c_t through a matrix)
@@ -297,6 +300,7 @@ INITS = ("default", "glorot_uniform")
 SCAN_FORMS = ("scan", "associative", "chunked", "log", "ssd")
 OUTPUT_PEEPHOLES = ("none", "full")
 POSITIONS = ("learned", "sinusoidal", "rotary")
+ATTENTION_BLOCKS = ("seqlab", "zoology")  # seqlab.models.transformer
 SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
 
 _CHOICES = {
@@ -304,6 +308,7 @@ _CHOICES = {
     "model.forget_gate": FORGET_GATES,
     "model.mlstm_form": MLSTM_FORMS,
     "model.positions": POSITIONS,
+    "model.attention_block": ATTENTION_BLOCKS,
     "model.init": INITS,
     "model.scan_form": SCAN_FORMS,
     "model.output_peephole": OUTPUT_PEEPHOLES,

@@ -84,6 +84,11 @@ def model_config(**model_fields):
         ({"forget_gate": "relu"}, r"valid choices: sigmoid, exponential"),
         ({"mlstm_form": "fast"}, r"valid choices: recurrent, parallel, chunkwise"),
         ({"positions": "alibi"}, r"valid choices: learned, sinusoidal, rotary"),
+        ({"attention_block": "gpt"}, r"model\.attention_block is 'gpt'; valid choices: seqlab, zo"),
+        (
+            {"name": "transformer", "attention_block": "zoology"},
+            r"attention_block=zoology ties the readout to the token embedding.*'adding' has reals",
+        ),
         ({"heads": 0}, r"model\.heads must be a positive integer"),
         ({"size": "huge"}, r"model\.size is 'huge'; valid choices for 'lstm': tiny, small, base"),
         ({"param_budget": -1}, r"model\.param_budget must be >= 0"),
@@ -121,3 +126,16 @@ def test_checkpoint_minutes_must_be_a_finite_number_of_minutes(minutes):
     cfg.checkpoint.minutes = minutes
     with pytest.raises(config_lib.ConfigError, match=r"checkpoint\.minutes must be >= 0"):
         config_lib.validate(cfg)
+
+
+def test_a_run_written_before_a_new_field_keeps_its_id():
+    """model.attention_block came later: a config.json without it counts as its default
+    (with_defaults), so the run keeps its id and a sweep finds it."""
+    from seqlab.results import config_id
+
+    stored = config_lib.base_config().to_dict()
+    del stored["model"]["attention_block"]
+    assert config_lib.with_defaults(stored)["model"]["attention_block"] == "seqlab"
+    assert config_id(stored) == config_id(config_lib.base_config())
+    stored["model"]["attention_block"] = "zoology"
+    assert config_id(stored) != config_id(config_lib.base_config())

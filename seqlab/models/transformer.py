@@ -20,6 +20,23 @@ Positions (`model.positions`):
 
 The decoder streams with a key/value cache of `spec.seq_len` steps (`initial_state`/`step`);
 the encoder attends to future steps and has no streaming form.
+
+`model.attention_block=zoology` builds instead the attention baseline of Zoology (Arora et al.
+2023, Fig. 2), as HazyResearch/zoology builds it (zoology/model.py: TransformerBlock,
+LMBackbone, LanguageModel, _init_weights; zoology/mixers/attention.py: MHA; the Fig. 2 configs,
+zoology/experiments/paper_configs/iclr24_zoology_figure2/configs.py, give the attention mixer
+`num_heads=1` and the state mixer `torch.nn.Identity`). Their block passes (hidden, residual)
+pairs: r = h + r, then norm, then mixer, twice per block. With the Identity state mixer the
+second half is not a no-op: the next block (or the final norm) adds LN_2(r) to the stream, so
+
+    x = x + Attn(LN_1(x)),    x = x + LN_2(x)      (no MLP; LayerNorms with bias, eps 1e-5)
+
+then a final LayerNorm (with bias, eps 1e-5) and a readout tied to the token embedding, with
+no bias: logits = LN_f(x) Eᵀ. Initialisation (their _init_weights, GPT-2's): every linear
+weight and both embeddings (tokens, learned positions) N(0, 0.02²), biases 0, the attention
+output projection N(0, (0.02/√(2·layers))²), LayerNorms 1 and 0. Heads and positions stay
+`model.heads` and `model.positions` (theirs: 1, learned). Their dropout (0.1 on the embedding
+and on the attention weights, the Fig. 2 setting) is not in seqlab: training here is without it.
 """
 
 from __future__ import annotations
@@ -30,13 +47,15 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from seqlab.config import POSITIONS
+from seqlab.config import ATTENTION_BLOCKS, POSITIONS
 from seqlab.models.sequence import SequenceModel
 from seqlab.models.sizing import BLOCK_SIZES
 from seqlab.registry import MODELS
 from seqlab.tasks.base import TaskSpec
 
 NO_STREAMING = "a bidirectional encoder (model.causal=false) attends to future steps: no streaming"
+ZOOLOGY_STD = 0.02  # zoology/model.py _init_weights: initializer_range
+ZOOLOGY_EPS = 1e-5  # torch.nn.LayerNorm's default, and their layer_norm_epsilon
 
 
 # ---------------------------------------------------------------- positions
@@ -90,7 +109,11 @@ class SelfAttention(nnx.Module):
         causal: bool = True,
         rotary: bool = False,
         max_len: int = 0,
+        init: dict | None = None,
+        out_init: dict | None = None,
     ):
+        """`init`, `out_init`: keyword arguments (initialisers) of the q/k/v and output
+        projections' nnx.Linear; flax's defaults when None."""
         if features % heads:
             raise ValueError(f"model.hidden={features} must be a multiple of model.heads={heads}")
         if rotary and (features // heads) % 2:
@@ -102,8 +125,8 @@ class SelfAttention(nnx.Module):
         self.causal = causal
         self.rotary = rotary
         self.max_len = max_len  # key/value cache length for streaming
-        self.qkv = nnx.Linear(features, 3 * features, rngs=rngs)
-        self.out = nnx.Linear(features, features, rngs=rngs)
+        self.qkv = nnx.Linear(features, 3 * features, rngs=rngs, **(init or {}))
+        self.out = nnx.Linear(features, features, rngs=rngs, **(out_init or {}))
 
     def _split_heads(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         """[..., D] -> q, k, v each [..., N, D/N] (head n holds features n·D/N .. (n+1)·D/N)."""
@@ -194,6 +217,63 @@ class TransformerBlock(nnx.Module):
         return cache, x_BD + self.mlp(x_BD)
 
 
+class ZoologyBlock(nnx.Module):
+    """Zoology's attention block (module docstring): x + Attn(LN_1(x)), then x + LN_2(x)."""
+
+    needs_lengths = True
+
+    def __init__(
+        self,
+        features: int,
+        heads: int,
+        *,
+        rngs: nnx.Rngs,
+        layers: int,
+        causal: bool = True,
+        rotary: bool = False,
+        max_len: int = 0,
+    ):
+        self.out_features = features
+        normal = nnx.initializers.normal
+        self.attn_norm = nnx.LayerNorm(features, epsilon=ZOOLOGY_EPS, rngs=rngs)
+        self.attn = SelfAttention(
+            features,
+            heads,
+            rngs=rngs,
+            causal=causal,
+            rotary=rotary,
+            max_len=max_len,
+            init=dict(kernel_init=normal(ZOOLOGY_STD)),
+            # GPT-2's scaled init of the projection into the residual stream: 2 per layer in
+            # their formula (it counts an MLP the Fig. 2 blocks do not have)
+            out_init=dict(kernel_init=normal(ZOOLOGY_STD / (2 * layers) ** 0.5)),
+        )
+        self.state_norm = nnx.LayerNorm(features, epsilon=ZOOLOGY_EPS, rngs=rngs)
+
+    def __call__(self, x_TBD: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
+        x_TBD = x_TBD + self.attn(self.attn_norm(x_TBD), lengths)
+        return x_TBD + self.state_norm(x_TBD)  # their Identity state mixer's output, added
+
+    def initial_state(self, batch_size: int) -> KVCache:
+        return self.attn.initial_state(batch_size)
+
+    def step(self, cache: KVCache, x_BD: jax.Array) -> tuple[KVCache, jax.Array]:
+        cache, a_BD = self.attn.step(cache, self.attn_norm(x_BD))
+        x_BD = x_BD + a_BD
+        return cache, x_BD + self.state_norm(x_BD)
+
+
+class TiedReadout(nnx.Module):
+    """Logits as the final state against the token embedding, x Eᵀ (no bias): the readout
+    shares its parameters with the encoder (Zoology's lm_head.weight = word_embeddings.weight)."""
+
+    def __init__(self, embed: nnx.Embed):
+        self.embed = embed
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.embed.attend(x)
+
+
 # ---------------------------------------------------------------- model
 
 
@@ -210,6 +290,23 @@ def check_config(cfg) -> None:
             f"model.positions=rotary needs an even head width model.hidden/model.heads, got "
             f"{cfg.hidden}/{cfg.heads} = {cfg.hidden // cfg.heads}"
         )
+    if cfg.attention_block not in ATTENTION_BLOCKS:
+        raise ValueError(
+            f"model.attention_block is {cfg.attention_block!r}; valid choices: "
+            f"{', '.join(ATTENTION_BLOCKS)}"
+        )
+
+
+def check_tied(spec: TaskSpec) -> None:
+    """ValueError unless the readout can be the token embedding (attention_block=zoology)."""
+    if spec.input_kind != "tokens" or spec.out_features != spec.vocab_size:
+        what = (
+            "reals" if spec.input_kind != "tokens" else f"{spec.vocab_size} tokens"
+        ) + f" in, {spec.out_features} outputs"
+        raise ValueError(
+            "model.attention_block=zoology ties the readout to the token embedding, so the "
+            f"task must read tokens and predict one of them; task {spec.name!r} has {what}"
+        )
 
 
 class Transformer(SequenceModel):
@@ -217,8 +314,21 @@ class Transformer(SequenceModel):
 
     def __init__(self, cfg, spec: TaskSpec, *, rngs: nnx.Rngs):
         check_config(cfg)
+        zoology = cfg.attention_block == "zoology"
+        if zoology:
+            check_tied(spec)
 
-        def make_block(index: int, in_features: int, rngs: nnx.Rngs) -> TransformerBlock:
+        def make_block(index: int, in_features: int, rngs: nnx.Rngs) -> nnx.Module:
+            if zoology:
+                return ZoologyBlock(
+                    in_features,
+                    cfg.heads,
+                    rngs=rngs,
+                    layers=cfg.layers,
+                    causal=cfg.causal,
+                    rotary=cfg.positions == "rotary",
+                    max_len=spec.seq_len,
+                )
             return TransformerBlock(
                 in_features,
                 cfg.heads,
@@ -230,6 +340,11 @@ class Transformer(SequenceModel):
             )
 
         super().__init__(cfg, spec, make_block, rngs=rngs, blocks=True)
+        if zoology:  # their embedding init, final LayerNorm (with bias), tied readout
+            init = nnx.initializers.normal(ZOOLOGY_STD)
+            self.encoder = nnx.Embed(spec.vocab_size, cfg.hidden, embedding_init=init, rngs=rngs)
+            self.final_norm = nnx.LayerNorm(cfg.hidden, epsilon=ZOOLOGY_EPS, rngs=rngs)
+            self.readout = TiedReadout(self.encoder)
         self.positions = cfg.positions
         self.causal = cfg.causal
         self.hidden = cfg.hidden
@@ -277,7 +392,8 @@ class Transformer(SequenceModel):
 @MODELS.register(
     "transformer",
     "pre-LN Transformer: causal decoder (model.causal=true) or encoder; learned, sinusoidal "
-    "or rotary positions (Vaswani et al. 2017; Su et al. 2021)",
+    "or rotary positions (Vaswani et al. 2017; Su et al. 2021); model.attention_block=zoology: "
+    "Zoology's attention-only baseline (Arora et al. 2023)",
     sizes=BLOCK_SIZES,
     blocks=True,
     causal=lambda cfg: cfg.causal,

@@ -39,6 +39,7 @@ FAMILY_FIELDS = {
     "irnn": ("rnn",),
     "causal": ("transformer",),
     "mlp_ratio": ("transformer",),
+    "attention_block": ("transformer",),
     "state_dim": ("lru", "hawk", "s5", "mamba", "mamba2"),
     "r_min": ("lru",),
     "r_max": ("lru",),

@@ -1,7 +1,8 @@
 """Transformer: attention and a whole block against torch (outputs and gradients), rotary
 against NumPy and its relative-position property, sinusoidal codes against the formula,
 positions break permutation symmetry, causality via gradients, the encoder's length mask,
-the KV-cache stream against the whole-sequence call, shapes and jit.
+the KV-cache stream against the whole-sequence call, shapes and jit; Zoology's attention
+baseline (model.attention_block=zoology) against a torch re-implementation of their code.
 
 Float32; tolerances: forward 1e-5, gradients 1e-4 against torch, 1e-5 between our own forms.
 """
@@ -17,14 +18,17 @@ import pytest
 import torch
 from flax import nnx
 
+from seqlab.config import base_config
+from seqlab.models.sizing import count_params
 from seqlab.models.transformer import (
     SelfAttention,
     Transformer,
     TransformerBlock,
+    ZoologyBlock,
     rotary,
     sinusoids,
 )
-from seqlab.registry import MODELS
+from seqlab.registry import MODELS, TASKS
 from tests.models.common import (
     FWD,
     GRAD,
@@ -325,6 +329,15 @@ def test_kv_cache_stream_equals_the_whole_sequence(positions):
     assert np.abs(np.asarray(expected[1:] - expected[:-1])).max() > 1e-3
 
 
+def test_zoology_kv_cache_stream_equals_the_whole_sequence():
+    model = build("transformer", mqar_spec(16, 64), attention_block="zoology", layers=2)
+    assert isinstance(model.layers[0], ZoologyBlock)
+    tokens = jnp.asarray(np.random.default_rng(17).integers(0, 64, (16, B)), jnp.int32)
+    expected = apply(model, tokens)
+    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert np.abs(np.asarray(expected[1:] - expected[:-1])).max() > 1e-3
+
+
 def test_encoder_has_no_streaming_step():
     model = build("transformer", task("adding", T).spec, causal=False)
     with pytest.raises(NotImplementedError, match="encoder"):
@@ -377,3 +390,201 @@ def test_bad_widths_raise_and_registry_traits():
     )
     assert entry.width_multiple(model_cfg("transformer", heads=4)) == 4
     assert entry.width_multiple(model_cfg("transformer", heads=4, positions="rotary")) == 8
+
+
+# ---------------------------------------------------------------- 6. Zoology's attention baseline
+
+
+def mqar_spec(length: int, vocab: int):
+    cfg = base_config().task
+    cfg.update(name="mqar", length=length, vocab_size=vocab, pairs=max(1, length // 16))
+    return TASKS.get("mqar")(cfg).spec
+
+
+class TorchZoology(torch.nn.Module):
+    """Zoology's LanguageModel with their Fig. 2 attention mixer (MHA) and Identity state
+    mixer, re-written in torch from HazyResearch/zoology (commit d88d6f5: zoology/model.py
+    TokenEmbeddings, TransformerBlock, LMBackbone, LanguageModel; zoology/mixers/attention.py
+    MHA, SelfAttention), dropout off. It keeps their (hidden, residual) hand-over between
+    blocks rather than seqlab's x + LN_2(x) form, so the two are written independently."""
+
+    def __init__(self, vocab: int, d: int, layers: int, heads: int, max_len: int):
+        super().__init__()
+        self.heads = heads
+        self.word = torch.nn.Embedding(vocab, d)
+        self.pos = torch.nn.Embedding(max_len, d)
+        self.norm1 = torch.nn.ModuleList(torch.nn.LayerNorm(d) for _ in range(layers))
+        self.wqkv = torch.nn.ModuleList(torch.nn.Linear(d, 3 * d) for _ in range(layers))
+        self.out_proj = torch.nn.ModuleList(torch.nn.Linear(d, d) for _ in range(layers))
+        self.norm2 = torch.nn.ModuleList(torch.nn.LayerNorm(d) for _ in range(layers))
+        self.ln_f = torch.nn.LayerNorm(d, eps=1e-5)
+        self.lm_head = torch.nn.Linear(d, vocab, bias=False)
+        self.lm_head.weight = self.word.weight  # tied
+
+    def attention(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        qkv = self.wqkv[i](x).reshape(b, t, 3, self.heads, d // self.heads)  # (three h d)
+        q, k, v = qkv.unbind(dim=2)
+        scores = torch.einsum("bthd,bshd->bhts", q, k / (d // self.heads) ** 0.5)
+        scores = scores + torch.triu(torch.full((t, t), -10000.0), 1)
+        out = torch.einsum("bhts,bshd->bthd", torch.softmax(scores, dim=-1), v)
+        return self.out_proj[i](out.reshape(b, t, d))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:  # [B, T] -> [B, T, vocab]
+        hidden = self.word(ids) + self.pos(torch.arange(ids.shape[1]))
+        residual = None
+        for i in range(len(self.wqkv)):
+            residual = hidden if residual is None else hidden + residual
+            hidden = self.attention(i, self.norm1[i](residual))
+            residual = hidden + residual
+            hidden = self.norm2[i](residual)  # the Identity state mixer returns it as it is
+        return self.lm_head(self.ln_f(hidden + residual))
+
+
+def copy_zoology(model: Transformer, ref: TorchZoology) -> None:
+    set_param(model.encoder.embedding, ref.word.weight)
+    set_param(model.position_table, ref.pos.weight)
+    for i, block in enumerate(model.layers):
+        for ours, theirs in ((block.attn_norm, ref.norm1[i]), (block.state_norm, ref.norm2[i])):
+            set_param(ours.scale, theirs.weight)
+            set_param(ours.bias, theirs.bias)
+        set_param(block.attn.qkv.kernel, tnp(ref.wqkv[i].weight).T)
+        set_param(block.attn.qkv.bias, ref.wqkv[i].bias)
+        set_param(block.attn.out.kernel, tnp(ref.out_proj[i].weight).T)
+        set_param(block.attn.out.bias, ref.out_proj[i].bias)
+    set_param(model.final_norm.scale, ref.ln_f.weight)
+    set_param(model.final_norm.bias, ref.ln_f.bias)
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_zoology_attention_matches_their_model_in_torch(heads):
+    """Logits and every gradient (the tied embedding's sums both of its uses) against the torch
+    re-implementation; the seqlab block with the same weights gives other logits."""
+    vocab, d, layers, length = 24, 8, 2, 8
+    ref = TorchZoology(vocab, d, layers, heads, length)
+    randomise(ref, 21)
+    model = build("transformer", mqar_spec(length, vocab), attention_block="zoology",
+                  hidden=d, layers=layers, heads=heads)  # fmt: skip
+    copy_zoology(model, ref)
+    ids = np.random.default_rng(22).integers(0, vocab, (B, length))
+    r = random_array(23, length, B, vocab)
+
+    logits_ref = ref(torch.from_numpy(ids))  # [B, T, V]
+    (logits_ref * torch.from_numpy(r.transpose(1, 0, 2))).sum().backward()
+
+    def loss(m):
+        return jnp.sum(m(jnp.asarray(ids.T, jnp.int32)) * r)
+
+    logits = apply(model, jnp.asarray(ids.T, jnp.int32))
+    np.testing.assert_allclose(logits, tnp(logits_ref).transpose(1, 0, 2), **FWD)
+    g = nnx.jit(nnx.grad(loss))(model)
+    np.testing.assert_allclose(g.encoder.embedding[...], ref.word.weight.grad.numpy(), **GRAD)
+    np.testing.assert_allclose(g.position_table[...], ref.pos.weight.grad.numpy(), **GRAD)
+    for i in range(layers):
+        block = g.layers[i]
+        pairs = (
+            (block.attn.qkv.kernel, ref.wqkv[i].weight.grad.T),
+            (block.attn.qkv.bias, ref.wqkv[i].bias.grad),
+            (block.attn.out.kernel, ref.out_proj[i].weight.grad.T),
+            (block.attn.out.bias, ref.out_proj[i].bias.grad),
+            (block.attn_norm.scale, ref.norm1[i].weight.grad),
+            (block.attn_norm.bias, ref.norm1[i].bias.grad),
+            (block.state_norm.scale, ref.norm2[i].weight.grad),
+            (block.state_norm.bias, ref.norm2[i].bias.grad),
+        )
+        for ours, theirs in pairs:
+            np.testing.assert_allclose(ours[...], theirs.numpy(), **GRAD)
+    np.testing.assert_allclose(g.final_norm.scale[...], ref.ln_f.weight.grad.numpy(), **GRAD)
+    np.testing.assert_allclose(g.final_norm.bias[...], ref.ln_f.bias.grad.numpy(), **GRAD)
+
+
+def test_zoology_differs_from_the_seqlab_block_with_shared_weights():
+    """The control: attention and norms copied into a seqlab pre-LN block (plus its MLP set to
+    zero, so only the LN_2 skip and the readout differ) give other logits."""
+    vocab, d, length = 24, 8, 8
+    ref = TorchZoology(vocab, d, 1, 2, length)
+    randomise(ref, 24)
+    spec = mqar_spec(length, vocab)
+    model = build("transformer", spec, attention_block="seqlab", hidden=d, layers=1, heads=2)
+    set_param(model.encoder.embedding, ref.word.weight)
+    set_param(model.position_table, ref.pos.weight)
+    copy_attention_from(model.layers[0], ref)
+    for p in (model.layers[0].mlp_out.kernel, model.layers[0].mlp_out.bias):
+        p[...] = jnp.zeros_like(p[...])
+    ids = np.random.default_rng(25).integers(0, vocab, (B, length))
+    ours = np.asarray(apply(model, jnp.asarray(ids.T, jnp.int32)))
+    theirs = tnp(ref(torch.from_numpy(ids))).transpose(1, 0, 2)
+    assert np.abs(ours - theirs).max() > 1e-2
+
+
+def copy_attention_from(block: TransformerBlock, ref: TorchZoology) -> None:
+    set_param(block.attn_norm.scale, ref.norm1[0].weight)
+    set_param(block.attn_norm.bias, ref.norm1[0].bias)
+    set_param(block.attn.qkv.kernel, tnp(ref.wqkv[0].weight).T)
+    set_param(block.attn.qkv.bias, ref.wqkv[0].bias)
+    set_param(block.attn.out.kernel, tnp(ref.out_proj[0].weight).T)
+    set_param(block.attn.out.bias, ref.out_proj[0].bias)
+
+
+# Zoology Fig. 2's smallest attention model on MQAR at (64, 4): d_model 64, 2 layers, 1 head,
+# vocabulary 8192. Theirs: embedding 8192·64 + positions 64·64 + 2 x (Wqkv 64·192 + 192,
+# out_proj 64·64 + 64, two LayerNorms 4·64) + ln_f 2·64, the readout tied (no parameters).
+ZOOLOGY_FIG2_PARAMS = 8192 * 64 + 64 * 64 + 2 * (64 * 192 + 192 + 64 * 64 + 64 + 4 * 64) + 2 * 64
+# seqlab's block at the same size: each block also has an MLP (64 -> 256 -> 64), the final norm
+# has no bias, and the readout its own 64 x 8192 kernel and bias.
+SEQLAB_FIG2_PARAMS = (
+    8192 * 64 + 64 * 64
+    + 2 * (4 * 64 + 64 * 192 + 192 + 64 * 64 + 64 + 64 * 256 + 256 + 256 * 64 + 64)
+    + 64 + 64 * 8192 + 8192
+)  # fmt: skip
+
+
+def test_zoology_parameter_count_on_mqar():
+    assert ZOOLOGY_FIG2_PARAMS == 562_304 and SEQLAB_FIG2_PARAMS == 1_160_896
+    spec = mqar_spec(64, 8192)
+    zoo = model_cfg("transformer", attention_block="zoology", hidden=64, layers=2, heads=1)
+    seq = model_cfg("transformer", attention_block="seqlab", hidden=64, layers=2, heads=1)
+    assert count_params(zoo, spec) == ZOOLOGY_FIG2_PARAMS
+    assert count_params(seq, spec) == SEQLAB_FIG2_PARAMS
+    ref = TorchZoology(8192, 64, 2, 1, 64)
+    assert sum(p.numel() for p in ref.parameters()) == ZOOLOGY_FIG2_PARAMS  # tied: once
+
+
+def test_zoology_initialisation():
+    """Their _init_weights: N(0, 0.02²) embeddings and linear weights, the attention output
+    N(0, (0.02/√(2·layers))²), zero biases, unit LayerNorms, the readout the embedding itself."""
+    layers = 4
+    model = build("transformer", mqar_spec(64, 8192), attention_block="zoology", hidden=64,
+                  layers=layers, heads=1)  # fmt: skip
+    assert model.readout.embed is model.encoder
+    stds = {
+        "embedding": (model.encoder.embedding[...], 0.02),
+        "positions": (model.position_table[...], 0.02),
+        "qkv": (jnp.concatenate([b.attn.qkv.kernel[...] for b in model.layers]), 0.02),
+        "out": (jnp.concatenate([b.attn.out.kernel[...] for b in model.layers]), 0.02 / 8**0.5),
+    }
+    for name, (w, std) in stds.items():
+        w = np.asarray(w)
+        assert abs(w.mean()) < 0.1 * std, name
+        assert w.std() == pytest.approx(std, rel=0.05 if w.size > 40_000 else 0.1), name
+    for b in model.layers:
+        assert (
+            not np.asarray(b.attn.qkv.bias[...]).any()
+            and not np.asarray(b.attn.out.bias[...]).any()
+        )
+        for norm in (b.attn_norm, b.state_norm):
+            assert (np.asarray(norm.scale[...]) == 1).all() and not np.asarray(norm.bias[...]).any()
+            assert norm.epsilon == 1e-5
+    assert model.final_norm.bias is not None and model.final_norm.epsilon == 1e-5
+    # the seqlab block keeps flax's defaults (LeCun-normal: std 1/8 at width 64)
+    seqlab = build("transformer", mqar_spec(64, 8192), hidden=64, layers=1, heads=1)
+    assert np.asarray(seqlab.layers[0].attn.qkv.kernel[...]).std() > 0.1
+
+
+def test_zoology_needs_a_token_task_whose_outputs_are_its_tokens():
+    with pytest.raises(ValueError, match=r"ties the readout to the token embedding.*reals in"):
+        build("transformer", task("adding", T).spec, attention_block="zoology")
+    with pytest.raises(ValueError, match=r"'parity' has 3 tokens in, 2 outputs"):
+        build("transformer", task("parity", T).spec, attention_block="zoology")
+    with pytest.raises(ValueError, match="valid choices: seqlab, zoology"):
+        build("transformer", mqar_spec(16, 64), attention_block="theirs")
