@@ -128,6 +128,13 @@ def _summarise(group: pd.DataFrame, metric: str | None) -> dict:
         out[f"final@{length}_mean"], out[f"final@{length}_ci"] = mean_ci(final_at.tolist())
         best_at = _column(group, f"best@{length}.{name}")
         out[f"best@{length}_mean"], out[f"best@{length}_ci"] = mean_ci(best_at.tolist())
+    if "deletang_score" in group:  # Delétang et al.'s score (seqlab.results.protocols)
+        from seqlab.results.protocols import deletang_lengths, lengths_text
+
+        score = group["deletang_score"].where(~diverged)
+        out["deletang_mean"], out["deletang_ci"] = mean_ci(score.tolist())
+        out["deletang_max"] = float(score.max()) if score.notna().any() else math.nan
+        out["deletang_lengths"] = lengths_text(deletang_lengths(group))
     sequences = _column(group, "solved_sequences")[solved].dropna()
     out["sequences_to_solve_mean"], out["sequences_to_solve_ci"] = mean_ci(sequences.tolist())
     out.update(
@@ -159,10 +166,16 @@ def aggregate(
     batch, so an unsolved seed is reported at its budget), diverged (seeds), params, state_size
     (numbers carried per sequence) and tokens_per_s (means over runs),
     status (of the seeds) and runs; for runs that evaluated other task lengths (eval.lengths),
-    final@<L>_mean/_ci and best@<L>_mean/_ci of the metric at each length L. `*_ci` is the
-    half-width of the 95% Student-t interval.
+    final@<L>_mean/_ci and best@<L>_mean/_ci of the metric at each length L, and where some
+    of those lengths lie above the training length and recorded accuracy, Delétang et al.'s
+    score (`seqlab.results.protocols.deletang_score`: plain final accuracy averaged over those
+    lengths, per seed): deletang_mean/_ci, deletang_max (over seeds), deletang_lengths (the
+    lengths averaged, as text). `*_ci` is the half-width of the 95% Student-t interval; final
+    values (and the Delétang score) leave out diverged seeds.
     """
     import pandas as pd
+
+    from seqlab.results.protocols import deletang_score
 
     if metric is not None and metric not in metrics_in(df):
         valid = ", ".join(metrics_in(df)) or "none recorded yet"
@@ -173,6 +186,9 @@ def aggregate(
         raise ConfigError(
             f"cannot group by {', '.join(missing)}: not a column; columns: {', '.join(df.columns)}"
         )
+    scores = deletang_score(df)
+    if scores.notna().any():
+        df = df.assign(deletang_score=scores)
     rows = []
     if len(df):
         for values, group in df.groupby(keys, dropna=False, sort=False):

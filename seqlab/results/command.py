@@ -2,9 +2,13 @@
 
     seqlab results runs/zoo_copy
     seqlab results runs/lr_sensitivity --format markdown --metric accuracy
+    seqlab results runs/lr_sensitivity --best-over optim.lr
 
 `table` and `markdown` print one table per (task, length), a row per model and varied
 hyper-parameter; `csv` and `json` print one document holding every group, unrounded.
+`--best-over FIELD` (repeatable, or comma-separated: a joint grid) prints instead one row per
+configuration without FIELD: the best grid value by mean final metric, that setting's mean ±
+95% CI and solved seeds, and the best single seed over the grid (seqlab.results.protocols).
 """
 
 from __future__ import annotations
@@ -34,20 +38,35 @@ def add_parser(subparsers) -> None:
         default=None,
         help="metric to summarise (default: each task's solved-criterion metric)",
     )
+    p.add_argument(
+        "--best-over",
+        action="append",
+        default=None,
+        metavar="FIELD",
+        help="report the best over a grid of this config field (e.g. optim.lr) per "
+        "configuration: the best setting's mean ± 95%% CI, and the best single seed over the "
+        "grid (Zoology Fig. 2); repeat it, or separate fields by commas, for a joint grid",
+    )
     p.set_defaults(run=run)
 
 
 def run(args, extra: list[str]) -> int:
     if extra:
         raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
-    print_tables(args.path, args.format, args.metric)
+    fields = [f.strip() for arg in getattr(args, "best_over", None) or () for f in arg.split(",")]
+    if getattr(args, "best_over", None) is not None and not any(fields):
+        raise ConfigError("--best-over needs a config field, e.g. --best-over optim.lr")
+    print_tables(args.path, args.format, args.metric, best_over=[f for f in fields if f] or None)
     return 0
 
 
-def print_tables(path, fmt: str = "table", metric: str | None = None, file=None) -> None:
-    """Prints the results below `path` in format `fmt` (to `file`, default stdout).
+def print_tables(
+    path, fmt: str = "table", metric: str | None = None, file=None, best_over=None
+) -> None:
+    """Prints the results below `path` in format `fmt` (to `file`, default stdout); with
+    `best_over` (config fields), the best over that grid per configuration instead.
 
-    Bad input (no such path, no runs, unknown metric or format) raises ConfigError.
+    Bad input (no such path, no runs, unknown metric, format or grid field) raises ConfigError.
     """
     file = file or sys.stdout
     if fmt not in FORMATS:
@@ -70,7 +89,16 @@ def print_tables(path, fmt: str = "table", metric: str | None = None, file=None)
             f"no runs found under {str(path)!r}{skipped}; a run directory holds "
             "summary.json and config.json (seqlab train / seqlab sweep write them)"
         )
-    agg = aggregate(df, metric=metric)
+    if best_over:
+        from seqlab.results.protocols import best_over as best_of_grid
+        from seqlab.results.protocols import grid_columns
+
+        agg = best_of_grid(df, best_over, metric)
+        if fmt in ("table", "markdown"):
+            file.write(render_best(agg, df, grid_columns(df, best_over), fmt == "markdown"))
+            return
+    else:
+        agg = aggregate(df, metric=metric)
     if fmt == "csv":
         file.write(agg.to_csv(index=False))
     elif fmt == "json":
@@ -194,10 +222,28 @@ def tables(agg, df) -> list[tuple[str, list[str], list[list[str]]]]:
             title += f" (solved: {criteria[task, length]})"
         out.append((title, *table_rows(group)))
         if other_lengths(group):
-            metric = group["metric"].iloc[0]
-            text = f"{task}, trained at {trained[task, length]}: final {metric} at other lengths"
-            out.append((text, *length_rows(group, trained[task, length])))
+            out.append((length_title(group, task, trained[task, length]),
+                        *length_rows(group, trained[task, length])))  # fmt: skip
     return out
+
+
+def _deletang(group) -> bool:
+    return "deletang_mean" in group and group["deletang_mean"].notna().any()
+
+
+def length_title(group, task: str, trained: str) -> str:
+    """The length table's title: what its numbers are, and the Delétang score's lengths."""
+    metric = group["metric"].iloc[0]
+    text = f"{task}, trained at {trained}: final {metric} at other lengths"
+    if metric == "score":
+        text += " (score: accuracy rescaled so chance is 0)"
+    if _deletang(group):
+        lengths = " / ".join(sorted(set(group["deletang_lengths"].dropna()) - {""}))
+        text += (
+            f"; Delétang et al.'s score: plain accuracy averaged over T={lengths} (above "
+            "the training lengths), mean ± 95% CI and max over seeds"
+        )
+    return text
 
 
 def render(agg, df, markdown: bool = False) -> str:
@@ -238,10 +284,110 @@ def length_rows(group, trained: str) -> tuple[list[str], list[list[str]]]:
     lengths = other_lengths(group)
     header = ["model", *(k.split(".", 1)[1] for k in keys), "seeds", f"{trained} (trained)"]
     header += [f"T={n}" for n in lengths]
+    deletang = _deletang(group)
+    if deletang:
+        header += ["Delétang score", "Delétang score (max)"]
     rows = []
     for r in group.to_dict("records"):
         cells = [str(r["model"]), *(_key(r, k) for k in keys), str(r["seeds"])]
         cells.append(_pm(r["final_mean"], r["final_ci"]))
         cells += [_pm(r.get(f"final@{n}_mean"), r.get(f"final@{n}_ci")) for n in lengths]
+        if deletang:
+            cells += [_pm(r["deletang_mean"], r["deletang_ci"]), _number(r["deletang_max"], ".4g")]
         rows.append(cells)
     return header, rows
+
+
+# ---- best over a grid (--best-over) ---------------------------------------------------------
+
+
+def _at(value, where: str) -> str:
+    return "–" if _missing(value) else f"{value:.4g} ({where})"
+
+
+def best_rows(group, grid: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of one (task, length) table of `best_over`'s frame."""
+    from seqlab.results.labels import short
+
+    keys = [c for c in group.columns if c.startswith(KEY_PREFIXES) and c not in grid]
+    metric = group["metric"].iloc[0]
+    header = ["model", *(k.split(".", 1)[1] for k in keys)]
+    header += [f"best {short(c, grid)}" for c in grid]
+    header += ["grid", "seeds", f"final {metric} at best", "solved at best",
+               f"best single final {metric}"]  # fmt: skip
+    deletang = _deletang(group)
+    if deletang:
+        header += ["Delétang score at best (max)", "Delétang score, best"]
+    rows = []
+    for r in group.to_dict("records"):
+        cells = [str(r["model"]), *(_key(r, k) for k in keys)]
+        cells += [_key(r, c) for c in grid]
+        text = str(r["grid_values"])
+        cells.append(text if len(text) <= 40 else f"{r['grid_points']} values")
+        cells.append(str(r["seeds"]))
+        cells.append(_pm(r.get("final_mean"), r.get("final_ci")))
+        solved = r.get("solved_seeds")
+        cells.append("–" if _missing(solved) else f"{int(solved)}/{r['seeds']}")
+        cells.append(_at(r.get("best_single"), r.get("best_single_at")))
+        if deletang:
+            at_best = _pm(r.get("deletang_mean"), r.get("deletang_ci"))
+            top = r.get("deletang_max")
+            cells.append(at_best if _missing(top) else f"{at_best} ({top:.4g})")
+            cells.append(_at(r.get("deletang_best"), r.get("deletang_best_at")))
+        rows.append(cells)
+    return header, rows
+
+
+def best_tables(best, df, grid: list[str]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """(title, header, rows, note) of each (task, length) table of `best_over`'s frame."""
+    from seqlab.results.labels import short
+
+    criteria = _criteria(df)
+    names = ", ".join(c.removeprefix("cfg.") for c in grid)
+    which = " and ".join(short(c, grid) for c in grid)
+    out = []
+    for (task, length), group in best.groupby(["task", "length"], sort=False, dropna=False):
+        varying = [c for c in group.columns if c.startswith(KEY_PREFIXES) and c not in grid]
+        group = group.drop(columns=[c for c in varying if group[c].nunique(dropna=False) <= 1])
+        title = f"{task}, T={length}"
+        if (task, length) in criteria:
+            title += f" (solved: {criteria[task, length]})"
+        title += f": best over {names}"
+        metric = group["metric"].iloc[0]
+        note = (
+            f"best {which}: the grid value with the best mean final {metric} over seeds, "
+            f"shown with that setting's mean ± 95% CI and seeds solved; best single: the best "
+            f"final {metric} of any seed at any grid value (what Zoology's Fig. 2 plots)."
+        )
+        if _deletang(group):
+            note += (
+                " Delétang score: plain accuracy averaged over the evaluated lengths above the "
+                "training lengths, per seed; at best: mean ± 95% CI (max over seeds) at the "
+                f"best {which}; best: over the grid and the seeds, as Delétang et al. report."
+            )
+        out.append((title, *best_rows(group, grid), note))
+    return out
+
+
+def render_best(best, df, grid: list[str], markdown: bool = False) -> str:
+    """Text of the best-over-grid tables (`best_tables`), plain or markdown."""
+    parts = []
+    for text, header, rows, note in best_tables(best, df, grid):
+        if markdown:
+            parts.append(f"### {text}\n\n{_markdown(header, rows)}\n{note}\n")
+        else:
+            parts.append(f"{text}\n{_plain(header, rows)}{note}\n")
+    return "\n".join(parts)
+
+
+def best_frames(df, fields, metric: str | None = None) -> list[tuple[str, object]]:
+    """The best-over-grid tables for a `load` frame, as (title, DataFrame of text)."""
+    import pandas as pd
+
+    from seqlab.results.protocols import best_over, grid_columns
+
+    grid = grid_columns(df, fields)
+    return [
+        (title, pd.DataFrame(rows, columns=header))
+        for title, header, rows, _ in best_tables(best_over(df, fields, metric), df, grid)
+    ]
