@@ -229,16 +229,28 @@ def zoo_table(studies: Studies, study: str) -> str:
     seeds = _zoo(studies, study)
     metric = seeds["criterion"].iloc[0]
     lengths = sorted(seeds["length"].unique())
-    header = ["model (width)", "params"] + [f"T={t}: solved · sequences" for t in lengths]
+    header = ["model (width)", "params", "state"]
+    header += [f"T={t}: solved · sequences" for t in lengths]
     header += [f"T={t}: final {metric}" for t in lengths]
     rows = []
     for label, group in seeds.groupby("label", sort=True):
         by_t = {t: g for t, g in group.groupby("length")}
-        row = [label, _count(group["params"].mean())]
+        row = [label, _count(group["params"].mean()), _state(group)]
         row += [_solved_cell(by_t[t]) if t in by_t else "–" for t in lengths]
         row += [_pm(by_t[t][f"final.{metric}"], ".3g") if t in by_t else "–" for t in lengths]
         rows.append(row)
     return _md(header, rows)
+
+
+def _state(group) -> str:
+    """The floats a model carries from step to step (summary.json's state_size), one number,
+    or one per T where it grows with T (the Transformer's KV cache)."""
+    sizes = group.groupby("length")["state_size"].first().dropna()
+    if sizes.empty:
+        return "–"
+    if sizes.nunique() == 1:
+        return _count(sizes.iloc[0])
+    return " / ".join(f"{_count(v)} (T={t})" for t, v in sizes.items())
 
 
 def zoo_figure(studies: Studies, study: str, task: str) -> str:

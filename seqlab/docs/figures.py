@@ -90,6 +90,8 @@ def sequences_to_solve(
     line per `label` (a column of `seeds`), each unsolved seed a hollow triangle at its
     budget (it had not solved by then); `reference`: published {name: {T: sequences}} drawn
     as black squares."""
+    if seeds["length"].nunique() == 1 and not reference:
+        return _sequences_to_solve_per_model(seeds, title)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     labels = sorted(seeds["label"].unique())
@@ -116,5 +118,35 @@ def sequences_to_solve(
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _sequences_to_solve_per_model(seeds: pd.DataFrame, title: str):
+    """One length: a column per `label` instead of an axis of T, each solved seed a dot, the
+    median a bar, each unsolved seed a hollow triangle at its budget; log y."""
+    plt = _pyplot()
+    labels = sorted(seeds["label"].unique())
+    palette = colours(labels)
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.55 * len(labels) + 2), 4.2))
+    for x, label in enumerate(labels):
+        mine = seeds[seeds["label"] == label]
+        solved = mine[mine["solved"].astype(bool)]["solved_sequences"]
+        unsolved = mine[~mine["solved"].astype(bool)]["budget_sequences"]
+        offsets = [0.12 * (i - (len(mine) - 1) / 2) for i in range(len(mine))]
+        if len(solved):
+            ax.hlines(solved.median(), x - 0.3, x + 0.3, color=palette[label], lw=2)
+            ax.scatter([x + o for o in offsets[: len(solved)]], solved, color=palette[label],
+                       s=16)  # fmt: skip
+        ax.scatter([x + o for o in offsets[len(solved) :]], unsolved, facecolors="none",
+                   edgecolors=palette[label], marker="^", s=40)  # fmt: skip
+    ax.scatter([], [], facecolors="none", edgecolors="grey", marker="^",
+               label="not solved within its budget (drawn at the budget)")  # fmt: skip
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("training sequences to solve")
+    ax.set_title(f"{title}, T = {int(seeds['length'].iloc[0])}")
+    ax.grid(alpha=0.3, axis="y", which="both")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
