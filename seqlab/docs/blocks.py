@@ -132,6 +132,27 @@ def arjovsky_provenance(studies: Studies) -> str:
     )  # fmt: skip
 
 
+def arjovsky_longer_table(studies: Studies) -> str:
+    """The adding runs continued past the study's 10,000 iterations: per seed, the held-out
+    MSE at 10,000 iterations, the lowest after it, and the final one, against the baseline."""
+    seeds = studies.seeds("arjovsky2016_longer")
+    curves = studies.curves("arjovsky2016_longer")
+    curves = curves[curves["split"] == "eval"]
+    header = ["model", "T", "seed", "iterations", "MSE at 10,000", "lowest MSE after 10,000",
+              "final MSE", "baseline"]  # fmt: skip
+    rows = []
+    for _, seed in seeds.sort_values(["length", "seed"]).iterrows():
+        mine = curves[(curves["run"] == seed["run"]) & (curves["seed"] == seed["seed"])]
+        at = mine.set_index("step")["mse"]
+        after = at[at.index > 10_000]
+        rows.append([
+            str(seed["model"]), str(seed["length"]), str(seed["seed"]), _count(seed["step"]),
+            f"{at.get(10_000, math.nan):.4f}", f"{after.min():.4f}" if len(after) else "–",
+            f"{seed['final.mse']:.4f}", f"{seed['baseline']:.3f}",
+        ])  # fmt: skip
+    return _md(header, rows)
+
+
 # -- Hochreiter & Schmidhuber 1997 -----------------------------------------------------------
 
 
@@ -321,6 +342,12 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     "arjovsky2016.copy_figure": arjovsky_copy_figure,
     "arjovsky2016.adding": arjovsky_adding,
     "arjovsky2016.adding_figure": arjovsky_adding_figure,
+    "arjovsky2016_longer.table": arjovsky_longer_table,
+    "arjovsky2016_longer.provenance": lambda s: provenance(
+        s,
+        "arjovsky2016_longer",
+        "seqlab sweep experiments/arjovsky2016_longer.py --workdir runs/arjovsky2016_longer",
+    ),
     "hochreiter1997.provenance": hochreiter_provenance,
     "hochreiter1997.table": hochreiter_table,
     "hochreiter1997.figure": hochreiter_figure,
