@@ -219,6 +219,32 @@ def hochreiter_figure(studies: Studies) -> str:
     )
 
 
+HOCHREITER_ERRORS_COMMAND = (
+    "python experiments/hochreiter1997_errors.py runs/hochreiter1997/<the T=100 run> "
+    "-o experiments/results/hochreiter1997_errors.json"
+)
+
+
+def hochreiter_errors_table(studies: Studies) -> str:
+    """The trained seeds' wrong answers on fresh sequences, by where the marked values sit."""
+    record = studies.record("hochreiter1997_errors", HOCHREITER_ERRORS_COMMAND)
+    seeds = record["seeds"]
+    header = ["sequences", f"how many (of {_count(record['sequences'])})",
+              f"wrong, all {len(seeds)} seeds", "wrong per seed (min – max)"]  # fmt: skip
+    rows = []
+    for case in seeds[0]["cases"]:
+        counts = [s["cases"][case] for s in seeds]
+        wrong = [c["wrong"] for c in counts]
+        rows.append([case, _count(counts[0]["sequences"]),
+                     f"{sum(wrong):,} of {sum(c['sequences'] for c in counts):,}",
+                     f"{min(wrong):,} – {max(wrong):,}"])  # fmt: skip
+    total = [s["wrong"] for s in seeds]
+    rows.append(["all", _count(record["sequences"]),
+                 f"{sum(total):,} of {record['sequences'] * len(seeds):,}",
+                 f"{min(total):,} – {max(total):,}"])  # fmt: skip
+    return _md(header, rows)
+
+
 def hochreiter_provenance(studies: Studies) -> str:
     return provenance(
         studies, "hochreiter1997", "seqlab sweep experiments/hochreiter1997.py --workdir "
@@ -351,6 +377,7 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     "hochreiter1997.provenance": hochreiter_provenance,
     "hochreiter1997.table": hochreiter_table,
     "hochreiter1997.figure": hochreiter_figure,
+    "hochreiter1997.errors": hochreiter_errors_table,
     "zoo_copy.provenance": lambda s: zoo_provenance(s, "zoo_copy"),
     "zoo_copy.table": lambda s: zoo_table(s, "zoo_copy"),
     "zoo_copy.figure": lambda s: zoo_figure(s, "zoo_copy", "copy"),

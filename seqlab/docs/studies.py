@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,14 @@ class Studies:
 
             self._cache[study] = read_export(path)
         return self._cache[study]
+
+    def record(self, name: str, command: str) -> dict:
+        """`<results>/<name>.json` as written by a study's own script (not seqlab export);
+        `command` is how to write it, for the message when it is missing."""
+        path = self.results / f"{name}.json"
+        if not path.is_file():
+            raise MissingStudy(f"*No committed results `{path}` yet: run `{command}`.*")
+        return json.loads(path.read_text())
 
     def seeds(self, study: str) -> pd.DataFrame:
         return self._load(study)[0]
