@@ -9,6 +9,7 @@ function and listing it in BLOCKS; reference it from a document with
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 
 from seqlab.docs import figures, papers
@@ -171,7 +172,9 @@ def hochreiter_table(studies: Studies) -> str:
     seeds = _hochreiter_seeds(studies)
     header = ["T", "paper: sequences to success (Table 7)", "seqlab: seeds that met the rule",
               "sequences to success, mean ± 95% CI (median)", "trained, seeds not yet solved",
-              "seqlab / paper", "held-out sequences wrong, final (of 2048)"]  # fmt: skip
+              "seqlab / paper", "left the baseline: seeds · median sequences",
+              "held-out sequences wrong, final (of 2048)"]  # fmt: skip
+    left = _left_the_baseline(studies)
     rows = []
     for length, group in seeds.groupby("length", sort=True):
         paper = papers.HOCHREITER_1997_TABLE_7.get(int(length), {})
@@ -185,9 +188,33 @@ def hochreiter_table(studies: Studies) -> str:
             f"{_pm(solved, ',.0f')} ({_count(solved.median())})" if len(solved) else "none",
             _trained(group),
             "–" if math.isnan(ratio) else f"{ratio:.2f}",
+            _left_cell(group, left),
             _pm(wrong, ".1f"),
         ])  # fmt: skip
     return _md(header, rows)
+
+
+LEFT_BASELINE_ACCURACY = 0.5  # held-out fraction correct; predicting 0.5 gets about 0.15
+
+
+def _left_the_baseline(studies: Studies) -> dict:
+    """{(run, seed): the first evaluated step whose held-out accuracy reached 0.5}."""
+    curves = studies.curves("hochreiter1997")
+    if curves.empty:
+        return {}
+    curves = curves[(curves["split"] == "eval") & (curves["accuracy"] >= LEFT_BASELINE_ACCURACY)]
+    return curves.groupby(["run", "seed"])["step"].min().to_dict()
+
+
+def _left_cell(group, left: dict) -> str:
+    steps = [
+        left[(r, s)] for r, s in zip(group["run"], group["seed"], strict=True) if (r, s) in left
+    ]
+    batch = int(group["cfg.train.batch_size"].iloc[0])
+    if not steps:
+        return f"0/{len(group)}"
+    median = statistics.median(steps)
+    return f"{len(steps)}/{len(group)} · {_count(median * batch)}"
 
 
 def _trained(group) -> str:
