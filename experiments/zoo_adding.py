@@ -6,9 +6,10 @@ MSE <= 0.01) within a ceiling.
     seqlab export runs/zoo_adding -o experiments/results/zoo_adding.json
 
 The protocol and depths of experiments/zoo_copy.py (Adam 3e-3, global-norm clipping 1, batch
-32), at most 2,000 steps (64,000 training sequences). Length: T=50, what the 2-core CPU allowed
-in the session that ran it beside the other studies; add 100, 200 and 400 to LENGTHS and rerun
-the command to extend it (finished programs are kept, the new lengths train).
+32), at most 2,000 steps (64,000 training sequences). Lengths: T=100 and 50, what the 2-core
+CPU allowed in the session that ran it beside the other studies (about 12 and 20 minutes); add
+200 and 400 to LENGTHS and rerun the command to extend it (finished programs are kept, the new
+lengths train).
 """
 
 from pathlib import Path
@@ -20,7 +21,7 @@ ZOO_COPY = load_python_file(Path(__file__).with_name("zoo_copy.py"), "sweep", "s
 
 CONFIG = "configs/zoo.py"
 BIDIRECTIONAL = ["bilstm", "bigru"]
-LENGTHS = [50]
+LENGTHS = [100, 50]
 
 
 def sweep():
