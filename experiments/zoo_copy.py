@@ -12,9 +12,10 @@ where it passes, the full held-out set (4 x 256) decides. Depth: the gated cells
 linear-recurrence cells (lru, mingru, minlstm), whose layer is linear in its state, two
 residual layers with layer norm (as their papers stack them); the block models two blocks.
 
-Lengths: T=50 is what the 2-core CPU allowed in the session that ran it (about 50 minutes of one
-core). Longer T (100, 200: about 2 and 4 times as long) are added to LENGTHS and the same command
-resumes: the finished programs are kept, the new lengths train.
+Lengths: T=50 is what the 2-core CPU allowed in the session that ran it (61 minutes, sharing the
+cores with two other studies; the block models take most of it). Longer T (100, 200: about 2 and
+4 times as long) are added to LENGTHS and the same command resumes: the finished programs are
+kept, the new lengths train.
 """
 
 from seqlab.sweep import product
