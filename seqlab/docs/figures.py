@@ -147,6 +147,6 @@ def _sequences_to_solve_per_model(seeds: pd.DataFrame, title: str):
     ax.set_ylabel("training sequences to solve")
     ax.set_title(f"{title}, T = {int(seeds['length'].iloc[0])}")
     ax.grid(alpha=0.3, axis="y", which="both")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
