@@ -247,7 +247,7 @@ def hochreiter_figure(studies: Studies) -> str:
 
 
 HOCHREITER_ERRORS_COMMAND = (
-    "python experiments/hochreiter1997_errors.py runs/hochreiter1997/<the T=100 run> "
+    "python experiments/analysis/hochreiter1997_errors.py runs/hochreiter1997/<the T=100 run> "
     "-o experiments/results/hochreiter1997_errors.json"
 )
 

@@ -93,10 +93,10 @@ def sequences_to_solve(
     if seeds["length"].nunique() == 1 and not reference:
         return _sequences_to_solve_per_model(seeds, title)
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(8.4, 4.6))
     labels = sorted(seeds["label"].unique())
     palette = colours(labels)
-    for label in labels:
+    for index, label in enumerate(labels):
         mine = seeds[seeds["label"] == label]
         solved = mine[mine["solved"].astype(bool)]
         unsolved = mine[~mine["solved"].astype(bool)]
@@ -105,7 +105,8 @@ def sequences_to_solve(
         ax.scatter(unsolved["length"], unsolved["budget_sequences"], facecolors="none",
                    edgecolors=palette[label], marker="^", s=40)  # fmt: skip
         means = solved.groupby("length")["solved_sequences"].mean()
-        ax.plot(means.index, means.to_numpy(), color=palette[label], label=label, lw=1.5)
+        style = ("-", "--", ":")[index // len(_PALETTE) % 3]  # the palette repeats: dash it
+        ax.plot(means.index, means.to_numpy(), color=palette[label], label=label, lw=1.5, ls=style)
     for name, points in (reference or {}).items():
         xs = sorted(points)
         ax.plot(xs, [points[x] for x in xs], "ks--", ms=6, lw=1, label=name)
@@ -117,7 +118,7 @@ def sequences_to_solve(
     ax.set_ylabel("training sequences to solve")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 

@@ -132,8 +132,11 @@ def _plots(page: Page) -> list[dict]:
     # copy at T=4 and T=6: two learning-curve plots, sequences to solve (no seed solves in 30
     # steps: each drawn at its budget), loss against T, the solved heatmap, and the final loss
     # against state size at each T (the LSTM's 16 floats and the tanh RNN's 8).
-    sections = ["curves", "curves", "sequences", "comparison", "solved", "state", "state"]
-    assert [p["section"] for p in plots] == sections
+    # (a live page early in the sweep may have a state size at one T only).
+    drawn = [p["section"] for p in plots]
+    assert [s for s in drawn if s != "state"] == ["curves", "curves", "sequences", "comparison",
+                                                  "solved"]  # fmt: skip
+    assert drawn[5:] in (["state"], ["state", "state"]), drawn
     return plots
 
 

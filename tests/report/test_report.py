@@ -46,7 +46,7 @@ def test_report_file_is_self_contained_with_every_section(sweep_copy, tmp_path, 
     assert "Plotly" in page and not re.search(r"<(script|link)[^>]+(src|href)=\"?https?:", page)
     plots = plot_data(page)
     # learning curves for copy T=4 and T=6, sequences to solve, loss against T, the heatmap
-    assert len(plots) == 5
+    assert len(plots) == 7  # ... and the final loss against state size at T=4 and T=6
     titles = [p["layout"]["title"]["text"] for p in plots]
     assert titles[:2] == ["copy T=4: held-out loss", "copy T=6: held-out loss"]
     curve_names = {t["name"] for t in plots[0]["data"] if t.get("showlegend") is not False}
@@ -113,7 +113,7 @@ def test_truncated_metrics_line_is_skipped_and_counted(sweep_copy, tmp_path, cap
     assert "1 unreadable line(s) in metrics.jsonl skipped" in warnings
     assert victim.name in warnings
     assert "(1 bad metrics lines)" in page
-    assert len(plot_data(page)) == 5
+    assert len(plot_data(page)) == 7
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "file"])

@@ -2,7 +2,7 @@
 a hochreiter1997 run, evaluated on fresh sequences, their wrong answers (|error| >= 0.04)
 counted by where the two marked values sit.
 
-    python experiments/hochreiter1997_errors.py runs/hochreiter1997/<run> \\
+    python experiments/analysis/hochreiter1997_errors.py runs/hochreiter1997/<run> \\
         -o experiments/results/hochreiter1997_errors.json
 
 A seed meets the paper's stopping rule only after 2,000 correct training sequences in a row,
