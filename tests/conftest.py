@@ -51,30 +51,32 @@ def make_config():
 
 # `make test` runs two xdist workers with --dist loadgroup: a test without a group goes to
 # whichever worker is free (test_zoo.py's 115 tests no longer queue on one worker, as they did
-# under --dist loadfile). Tests that share a session- or module-scoped fixture (trained runs,
-# the local Slurm cluster, the browser) stay together, so the fixture is built once.
-_SHARED_DIRECTORIES = ("report", "sweep")
+# under --dist loadfile). Tests that share an expensive session fixture stay on one worker, so
+# it is built once (and the one local Slurm cluster is never started twice at once); tests
+# that share a module-scoped fixture stay together by file. Cheap session fixtures (synthetic
+# run directories, the Chromium check) may be built once per worker.
+_SHARED_SESSION_FIXTURES = (
+    "tiny_sweep",  # tests/report/conftest.py: trains a real sweep (~50 s)
+    "slurm_cluster",  # tests/sweep/conftest.py: the local Slurm cluster
+)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        path = item.path
-        parts = path.relative_to(config.rootpath).parts
-        if len(parts) > 2 and parts[1] in _SHARED_DIRECTORIES:
-            group = parts[1]
-        elif _has_shared_fixture(item):
-            group = str(path)
-        else:
-            continue
-        item.add_marker(pytest.mark.xdist_group(group))
+        group = _shared_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
-def _has_shared_fixture(item) -> bool:
+def _shared_group(item) -> str | None:
     fixture_info = getattr(item, "_fixtureinfo", None)
     if fixture_info is None:
-        return False
-    for name in fixture_info.names_closure:
-        definitions = fixture_info.name2fixturedefs.get(name, ())
-        if any(d.scope in ("module", "session") for d in definitions):
-            return True
-    return False
+        return None
+    names = fixture_info.names_closure
+    for name in _SHARED_SESSION_FIXTURES:
+        if name in names:
+            return name
+    for name in names:
+        if any(d.scope == "module" for d in fixture_info.name2fixturedefs.get(name, ())):
+            return str(item.path)
+    return None
