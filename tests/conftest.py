@@ -47,36 +47,3 @@ def small_config(**overrides):
 @pytest.fixture
 def make_config():
     return small_config
-
-
-# `make test` runs two xdist workers with --dist loadgroup: a test without a group goes to
-# whichever worker is free (test_zoo.py's 115 tests no longer queue on one worker, as they did
-# under --dist loadfile). Tests that share an expensive session fixture stay on one worker, so
-# it is built once (and the one local Slurm cluster is never started twice at once); tests
-# that share a module-scoped fixture stay together by file. Cheap session fixtures (synthetic
-# run directories, the Chromium check) may be built once per worker.
-_SHARED_SESSION_FIXTURES = (
-    "tiny_sweep",  # tests/report/conftest.py: trains a real sweep (~50 s)
-    "slurm_cluster",  # tests/sweep/conftest.py: the local Slurm cluster
-)
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = _shared_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-def _shared_group(item) -> str | None:
-    fixture_info = getattr(item, "_fixtureinfo", None)
-    if fixture_info is None:
-        return None
-    names = fixture_info.names_closure
-    for name in _SHARED_SESSION_FIXTURES:
-        if name in names:
-            return name
-    for name in names:
-        if any(d.scope == "module" for d in fixture_info.name2fixturedefs.get(name, ())):
-            return str(item.path)
-    return None
