@@ -13,38 +13,9 @@ import statistics
 from collections.abc import Callable
 
 from seqlab.docs import figures, papers
+from seqlab.docs.deletang import BLOCKS as DELETANG_BLOCKS
 from seqlab.docs.studies import Studies
-from seqlab.results.aggregate import mean_ci
-
-
-def _md(header: list[str], rows: list[list[str]]) -> str:
-    from seqlab.results.command import _markdown
-
-    return _markdown(header, rows)
-
-
-def _pm(values, fmt: str = ".3g") -> str:
-    mean, half = mean_ci(list(values))
-    if math.isnan(mean):
-        return "–"
-    return format(mean, fmt) if math.isnan(half) else f"{format(mean, fmt)} ± {half:.2g}"
-
-
-def _count(n: float) -> str:
-    return f"{n:,.0f}"
-
-
-def provenance(studies: Studies, study: str, command: str) -> str:
-    meta = studies.meta(study)
-    seeds = studies.seeds(study)
-    machines = "; ".join(meta.get("machine") or ["unrecorded"])
-    return (
-        f"*Study `{study}`: {meta['runs']} programs, {len(seeds)} seeds, trained on {machines}; "
-        f"exported {meta['written']} at seqlab commit `{meta.get('seqlab_commit') or '?'}`. "
-        f"Reproduce: `{command}`, then `seqlab export runs/{study} -o "
-        f"experiments/results/{study}.json` and `seqlab docs`.*"
-    )
-
+from seqlab.docs.tables import count, md_table, mean_ci_cell, provenance
 
 # -- Arjovsky, Shah & Bengio 2016 -------------------------------------------------------------
 
@@ -78,14 +49,15 @@ def _arjovsky_table(studies: Studies, task: str, metric: str, claims: dict) -> s
         baseline = float(group["baseline"].iloc[0])
         finite = group[group["status"] != "diverged"]
         final = finite[f"final.{metric}"]
-        row = [label, str(length), str(len(group)), _pm(final), f"{baseline:.3g}",
-               _pm(final / baseline, ".2f")]  # fmt: skip
+        row = [label, str(length), str(len(group)), mean_ci_cell(final), f"{baseline:.3g}",
+               mean_ci_cell(final / baseline, ".2f")]  # fmt: skip
         if task == "copy":
-            row.append(_pm(finite["final.recall_accuracy"], ".2f"))
-        row += [_pm(finite[f"best.{metric}"]), f"{int(group['solved'].sum())}/{len(group)}",
+            row.append(mean_ci_cell(finite["final.recall_accuracy"], ".2f"))
+        row += [mean_ci_cell(finite[f"best.{metric}"]),
+                f"{int(group['solved'].sum())}/{len(group)}",
                 f"{len(group) - len(finite)}/{len(group)}", claims[label]]  # fmt: skip
         rows.append(row)
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 def arjovsky_copy(studies: Studies) -> str:
@@ -147,11 +119,11 @@ def arjovsky_longer_table(studies: Studies) -> str:
         at = mine.set_index("step")["mse"]
         after = at[at.index > 10_000]
         rows.append([
-            str(seed["model"]), str(seed["length"]), str(seed["seed"]), _count(seed["step"]),
+            str(seed["model"]), str(seed["length"]), str(seed["seed"]), count(seed["step"]),
             f"{at.get(10_000, math.nan):.4f}", f"{after.min():.4f}" if len(after) else "–",
             f"{seed['final.mse']:.4f}", f"{seed['baseline']:.3f}",
         ])  # fmt: skip
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 # -- Hochreiter & Schmidhuber 1997 -----------------------------------------------------------
@@ -183,15 +155,15 @@ def hochreiter_table(studies: Studies) -> str:
         wrong = (1 - group["final.accuracy"]) * 2048
         rows.append([
             str(length),
-            _count(paper["sequences"]) if paper else "–",
+            count(paper["sequences"]) if paper else "–",
             f"{len(solved)}/{len(group)}",
-            f"{_pm(solved, ',.0f')} ({_count(solved.median())})" if len(solved) else "none",
+            f"{mean_ci_cell(solved, ',.0f')} ({count(solved.median())})" if len(solved) else "none",
             _trained(group),
             "–" if math.isnan(ratio) else f"{ratio:.2f}",
             _left_cell(group, left),
-            _pm(wrong, ".1f"),
+            mean_ci_cell(wrong, ".1f"),
         ])  # fmt: skip
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 LEFT_BASELINE_ACCURACY = 0.5  # held-out fraction correct; predicting 0.5 gets about 0.15
@@ -214,7 +186,7 @@ def _left_cell(group, left: dict) -> str:
     if not steps:
         return f"0/{len(group)}"
     median = statistics.median(steps)
-    return f"{len(steps)}/{len(group)} · {_count(median * batch)}"
+    return f"{len(steps)}/{len(group)} · {count(median * batch)}"
 
 
 def _trained(group) -> str:
@@ -226,8 +198,8 @@ def _trained(group) -> str:
     trained = unsolved["budget_sequences"].max()
     ceiling = (unsolved["steps"] * unsolved["cfg.train.batch_size"]).max()
     if trained < ceiling:
-        return f"{_count(trained)} (stopped; ceiling {_count(ceiling)})"
-    return f"{_count(trained)} (the ceiling)"
+        return f"{count(trained)} (stopped; ceiling {count(ceiling)})"
+    return f"{count(trained)} (the ceiling)"
 
 
 def hochreiter_figure(studies: Studies) -> str:
@@ -256,20 +228,20 @@ def hochreiter_errors_table(studies: Studies) -> str:
     """The trained seeds' wrong answers on fresh sequences, by where the marked values sit."""
     record = studies.record("hochreiter1997_errors", HOCHREITER_ERRORS_COMMAND)
     seeds = record["seeds"]
-    header = ["sequences", f"how many (of {_count(record['sequences'])})",
+    header = ["sequences", f"how many (of {count(record['sequences'])})",
               f"wrong, all {len(seeds)} seeds", "wrong per seed (min – max)"]  # fmt: skip
     rows = []
     for case in seeds[0]["cases"]:
         counts = [s["cases"][case] for s in seeds]
         wrong = [c["wrong"] for c in counts]
-        rows.append([case, _count(counts[0]["sequences"]),
+        rows.append([case, count(counts[0]["sequences"]),
                      f"{sum(wrong):,} of {sum(c['sequences'] for c in counts):,}",
                      f"{min(wrong):,} – {max(wrong):,}"])  # fmt: skip
     total = [s["wrong"] for s in seeds]
-    rows.append(["all", _count(record["sequences"]),
+    rows.append(["all", count(record["sequences"]),
                  f"{sum(total):,} of {record['sequences'] * len(seeds):,}",
                  f"{min(total):,} – {max(total):,}"])  # fmt: skip
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 def hochreiter_provenance(studies: Studies) -> str:
@@ -293,8 +265,8 @@ def _solved_cell(group) -> str:
     solved = group[group["solved"].astype(bool)]["solved_sequences"]
     head = f"{len(solved)}/{len(group)}"
     if len(solved):
-        return f"{head} · {_count(solved.median())}"
-    return f"{head} · > {_count(group['budget_sequences'].max())}"
+        return f"{head} · {count(solved.median())}"
+    return f"{head} · > {count(group['budget_sequences'].max())}"
 
 
 def zoo_table(studies: Studies, study: str) -> str:
@@ -309,11 +281,13 @@ def zoo_table(studies: Studies, study: str) -> str:
     rows = []
     for label, group in seeds.groupby("label", sort=True):
         by_t = {t: g for t, g in group.groupby("length")}
-        row = [label, _count(group["params"].mean()), _state(group)]
+        row = [label, count(group["params"].mean()), _state(group)]
         row += [_solved_cell(by_t[t]) if t in by_t else "–" for t in lengths]
-        row += [_pm(by_t[t][f"final.{metric}"], ".3g") if t in by_t else "–" for t in lengths]
+        row += [
+            mean_ci_cell(by_t[t][f"final.{metric}"], ".3g") if t in by_t else "–" for t in lengths
+        ]
         rows.append(row)
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 def _state(group) -> str:
@@ -323,8 +297,8 @@ def _state(group) -> str:
     if sizes.empty:
         return "–"
     if sizes.nunique() == 1:
-        return _count(sizes.iloc[0])
-    return " / ".join(f"{_count(v)} (T={t})" for t, v in sizes.items())
+        return count(sizes.iloc[0])
+    return " / ".join(f"{count(v)} (T={t})" for t, v in sizes.items())
 
 
 def zoo_figure(studies: Studies, study: str, task: str) -> str:
@@ -359,10 +333,10 @@ def rnn_adding_table(studies: Studies) -> str:
         late = curves[(curves["model"] == model) & (curves["split"] == "eval")]
         window = late[(late["step"] >= 500) & (late["step"] <= 1000)]["mse"]
         above = f"{int((window > 0.3).sum())} of {len(window)}"
-        rows.append([model, str(len(group)), _pm(final), f"{final.min():.3g}",
+        rows.append([model, str(len(group)), mean_ci_cell(final), f"{final.min():.3g}",
                      f"{final.max():.3g}", above,
                      f"{late[late['step'] > 100]['mse'].max():.3g}"])  # fmt: skip
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 def rnn_adding_figure(studies: Studies) -> str:
@@ -370,7 +344,7 @@ def rnn_adding_figure(studies: Studies) -> str:
     curves = curves[curves["split"] == "eval"]
 
     def draw():
-        plt = figures._pyplot()
+        plt = figures.pyplot()
         models = list(dict.fromkeys(curves["model"]))
         fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.4), sharey=True)
         for ax, model in zip(axes, models, strict=True):
@@ -418,4 +392,5 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
         "rnn_adding_anomaly",
         "seqlab sweep experiments/rnn_adding_anomaly.py --workdir runs/rnn_adding_anomaly",
     ),
+    **DELETANG_BLOCKS,
 }

@@ -19,7 +19,7 @@ _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#
             "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939")  # fmt: skip
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # off-screen: no display on the machines this runs on
@@ -54,7 +54,7 @@ def curve_panels(
     """One panel per task length: the held-out `metric` against training iterations, a line
     (mean over seeds) and a 95% band per `label` (a column of `curves`), the memoryless
     baseline (`baseline_of(T)`) dotted."""
-    plt = _pyplot()
+    plt = pyplot()
     lengths = sorted(curves["length"].unique())
     fig, axes = plt.subplots(1, len(lengths), figsize=(4.2 * len(lengths), 3.4), squeeze=False)
     palette = colours(sorted(curves["label"].unique()))
@@ -92,7 +92,7 @@ def sequences_to_solve(
     as black squares."""
     if seeds["length"].nunique() == 1 and not reference:
         return _sequences_to_solve_per_model(seeds, title)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.4, 4.6))
     labels = sorted(seeds["label"].unique())
     palette = colours(labels)
@@ -126,7 +126,7 @@ def sequences_to_solve(
 def _sequences_to_solve_per_model(seeds: pd.DataFrame, title: str):
     """One length: a column per `label` instead of an axis of T, each solved seed a dot, the
     median a bar, each unsolved seed a hollow triangle at its budget; log y."""
-    plt = _pyplot()
+    plt = pyplot()
     labels = sorted(seeds["label"].unique())
     palette = colours(labels)
     fig, ax = plt.subplots(figsize=(max(6.4, 0.55 * len(labels) + 2), 4.2))

@@ -31,3 +31,39 @@ ARJOVSKY_2016_ADDING = {
     "rnn": "at the baseline at every T",
     "irnn": "below the baseline, less reliably at the longest T",
 }
+
+# Delétang et al. 2023, "Neural Networks and the Chomsky Hierarchy" (ICLR), Table 2, the
+# regular tasks: the score (accuracy in %, averaged over test lengths 41..500) of the best run
+# over 10 seeds and the learning rates 1e-4, 3e-4, 5e-4, after 1,000,000 steps of batch 128.
+# Copied for the three architectures seqlab has (their Stack-RNN, NDStack-RNN and Tape-RNN
+# columns are 100.0 on these four tasks). Transcribed from the paper's table without a copy at
+# hand in the session that wrote it: check against the PDF before quoting.
+DELETANG_2023_SOURCE = "Delétang et al. 2023, Table 2 (max over 10 seeds × 3 learning rates)"
+DELETANG_2023_TABLE_2 = {
+    "even_pairs": {"rnn": 100.0, "lstm": 100.0, "transformer": 96.4},
+    "modular_arithmetic": {"rnn": 100.0, "lstm": 100.0, "transformer": 24.2},
+    "parity": {"rnn": 100.0, "lstm": 100.0, "transformer": 52.0},
+    "cycle_navigation": {"rnn": 100.0, "lstm": 100.0, "transformer": 61.9},
+}
+
+# Grazzi et al. 2024/2025, "Unlocking State-Tracking in Linear RNNs Through Negative
+# Eigenvalues" (ICLR 2025), Theorem 1: a linear recurrence whose state-transition matrices have
+# only positive real eigenvalues cannot compute parity at every length in finite precision
+# (however many layers of finite width). What it predicts for each seqlab model on parity.
+GRAZZI_2024_SOURCE = "Grazzi et al. 2024, Theorem 1 (finite precision)"
+GRAZZI_2024_PARITY = {
+    "rnn": "can (nonlinear recurrence)",
+    "lstm": "can (nonlinear recurrence)",
+    "gru": "can (nonlinear recurrence)",
+    "slstm": "can (nonlinear recurrence)",
+    "xlstm[1:1]": "can (its sLSTM block)",
+    "mlstm": "cannot (forget gate in (0, 1))",
+    "mamba": "cannot (exp(-Δ·a) in (0, 1))",
+    "mamba2": "cannot (exp(-Δ·a) in (0, 1))",
+    "hawk": "cannot (RG-LRU a_t in (0, 1))",
+    "mingru": "cannot (1 - z_t in (0, 1))",
+    "minlstm": "cannot (f'_t in (0, 1))",
+    "lru": "not covered (fixed complex λ, |λ| < 1)",
+    "s5": "not covered (fixed complex λ)",
+    "transformer": "outside the theorem (attention, not a recurrence)",
+}

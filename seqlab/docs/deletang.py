@@ -1,0 +1,150 @@
+"""The blocks of REPRODUCTIONS.md's Delétang et al. 2023 section (experiments/deletang2023.py):
+their regular tasks with their three architectures beside their Table 2, the zoo on parity
+beside what Grazzi et al.'s theorem predicts, and accuracy against test length."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seqlab.docs import figures, papers
+from seqlab.docs.studies import Studies
+from seqlab.docs.tables import count, md_table, mean_ci_cell, provenance
+from seqlab.results.protocols import deletang_lengths, deletang_score, lengths_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STUDY = "deletang2023"
+COMMAND = f"seqlab sweep experiments/{STUDY}.py --workdir runs/{STUDY} --jobs 2"
+TASKS = tuple(papers.DELETANG_2023_TABLE_2)
+PAPER_MODELS = ("rnn", "lstm", "transformer")
+
+
+def _seeds(studies: Studies) -> pd.DataFrame:
+    seeds = studies.seeds(STUDY).copy()
+    seeds["deletang"] = deletang_score(seeds)
+    seeds["lr"] = seeds["cfg.optim.lr"].astype(float)
+    return seeds
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _best_lr(group: pd.DataFrame) -> float:
+    """The learning rate whose mean Delétang score over seeds is highest."""
+    return group.groupby("lr")["deletang"].mean().idxmax()
+
+
+def _budget(group: pd.DataFrame) -> str:
+    steps = sorted(group["final_step"].dropna().astype(int).unique()) or ["?"]
+    lrs = ", ".join(f"{lr:g}" for lr in sorted(group["lr"].unique()))
+    return f"{'/'.join(str(s) for s in steps)} steps · lr {lrs} · {len(group)} seeds"
+
+
+def paper_table(studies: Studies) -> str:
+    """Per task and architecture: the paper's score, seqlab's by the same protocol (max over
+    seeds and learning rates), the mean ± CI over seeds at the best learning rate, the accuracy
+    at the training lengths, and the budget that produced it."""
+    seeds = _seeds(studies)
+    header = ["task", "model", "paper (%)", "seqlab (%)", "best lr: mean ± CI (%)"]
+    header += ["accuracy at 1..40", "budget"]
+    rows = []
+    for task in TASKS:
+        for model in PAPER_MODELS:
+            group = seeds[(seeds["task"] == task) & (seeds["model"] == model)]
+            if group.empty:
+                continue
+            best = group[group["lr"] == _best_lr(group)]
+            rows.append(
+                [
+                    task,
+                    model,
+                    f"{papers.DELETANG_2023_TABLE_2[task][model]:.1f}",
+                    _percent(group["deletang"].max()),
+                    mean_ci_cell(100 * best["deletang"], ".1f"),
+                    mean_ci_cell(best["final.accuracy"], ".3f"),
+                    _budget(group),
+                ]
+            )
+    return md_table(header, rows) + f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}. {_scored(seeds)}*"
+
+
+def _scored(seeds: pd.DataFrame) -> str:
+    return (
+        f"seqlab's score averages the accuracy at lengths {lengths_text(deletang_lengths(seeds))}"
+        " (512 sequences each) of the final parameters; theirs at every length 41..500."
+    )
+
+
+def parity_zoo_table(studies: Studies) -> str:
+    """Every model on parity: its accuracy at the training lengths and beyond, and what
+    Grazzi et al.'s theorem predicts for it."""
+    seeds = _seeds(studies)
+    seeds = seeds[seeds["task"] == "parity"]
+    header = ["model (width)", "params", "accuracy at 1..40", "at 100", "at 500"]
+    header += ["score (max, %)", "Grazzi et al. predict"]
+    rows = []
+    for model, group in seeds.groupby("model", sort=False):
+        width = int(group["built.hidden"].iloc[0])
+        rows.append(
+            [
+                f"{model} ({width})",
+                count(group["params"].mean()),
+                mean_ci_cell(group["final.accuracy"], ".3f"),
+                mean_ci_cell(group["final@100.accuracy"], ".3f"),
+                mean_ci_cell(group["final@500.accuracy"], ".3f"),
+                _percent(group["deletang"].max()),
+                papers.GRAZZI_2024_PARITY.get(model, "–"),
+            ]
+        )
+    rows.sort(key=lambda r: -float(r[5]))
+    return md_table(header, rows) + (
+        f"\n\n*Accuracies: mean ± 95% CI over every seed and learning rate the model ran "
+        f"({_budget(seeds)} in all). Prediction: {papers.GRAZZI_2024_SOURCE}.*"
+    )
+
+
+def lengths_figure(studies: Studies) -> str:
+    seeds = _seeds(studies)
+    return studies.figure(f"{STUDY}_lengths", lambda: _draw_lengths(seeds))
+
+
+def _draw_lengths(seeds: pd.DataFrame):
+    plt = figures.pyplot()
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(4 * len(TASKS), 3.4), sharey=True)
+    columns = sorted(
+        (int(c[len("final@") :].split(".")[0]), c)
+        for c in seeds.columns
+        if c.startswith("final@") and c.endswith(".accuracy")
+    )
+    palette = figures.colours(PAPER_MODELS)
+    for ax, task in zip(axes, TASKS, strict=True):
+        for model in PAPER_MODELS:
+            group = seeds[(seeds["task"] == task) & (seeds["model"] == model)]
+            if group.empty:
+                continue
+            best = group.loc[group["deletang"].idxmax()]
+            ax.plot(
+                [length for length, _ in columns],
+                [best[c] for _, c in columns],
+                marker="o",
+                markersize=3,
+                color=palette[model],
+                label=model,
+            )
+        ax.axvspan(1, 40, color="0.9", label="training lengths")
+        ax.set_title(task.replace("_", " "), fontsize=10)
+        ax.set_xlabel("test length")
+    axes[0].set_ylabel("accuracy (best seed and lr)")
+    axes[-1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+BLOCKS = {
+    f"{STUDY}.table": paper_table,
+    f"{STUDY}.parity_zoo": parity_zoo_table,
+    f"{STUDY}.figure": lengths_figure,
+    f"{STUDY}.provenance": lambda s: provenance(s, STUDY, COMMAND),
+}

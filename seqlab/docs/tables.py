@@ -1,0 +1,38 @@
+"""What every document block shares: Markdown tables, mean ± CI cells, counts, and the
+provenance line under a study's tables."""
+
+from __future__ import annotations
+
+import math
+
+from seqlab.docs.studies import Studies
+from seqlab.results.aggregate import mean_ci
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    from seqlab.results.command import _markdown
+
+    return _markdown(header, rows)
+
+
+def mean_ci_cell(values, fmt: str = ".3g") -> str:
+    mean, half = mean_ci(list(values))
+    if math.isnan(mean):
+        return "–"
+    return format(mean, fmt) if math.isnan(half) else f"{format(mean, fmt)} ± {half:.2g}"
+
+
+def count(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def provenance(studies: Studies, study: str, command: str) -> str:
+    meta = studies.meta(study)
+    seeds = studies.seeds(study)
+    machines = "; ".join(meta.get("machine") or ["unrecorded"])
+    return (
+        f"*Study `{study}`: {meta['runs']} programs, {len(seeds)} seeds, trained on {machines}; "
+        f"exported {meta['written']} at seqlab commit `{meta.get('seqlab_commit') or '?'}`. "
+        f"Reproduce: `{command}`, then `seqlab export runs/{study} -o "
+        f"experiments/results/{study}.json` and `seqlab docs`.*"
+    )

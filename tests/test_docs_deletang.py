@@ -1,0 +1,62 @@
+"""REPRODUCTIONS.md's Delétang et al. blocks: the score is their protocol (mean accuracy above
+the training length, maximum over seeds and learning rates), placed beside their Table 2."""
+
+import json
+from pathlib import Path
+
+from seqlab.docs import deletang, papers
+from seqlab.docs.studies import Studies
+
+
+def _row(task, model, lr, seed, beyond, train_acc=1.0):
+    """A seed trained on lengths 1..40, evaluated at 41, 100 (both `beyond[0]`) and 500."""
+    return {
+        "run": f"{task}-{model}-{lr}", "task": task, "length": 40, "model": model, "seed": seed,
+        "cfg.optim.lr": lr, "final_step": 1500, "params": 1000, "built.hidden": 8,
+        "final.accuracy": train_acc, "final@41.accuracy": beyond[0],
+        "final@500.accuracy": beyond[1], "final@100.accuracy": beyond[0], "status": "completed",
+    }  # fmt: skip
+
+
+def _studies(tmp_path: Path, rows) -> Studies:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "deletang2023.json").write_text(json.dumps({
+        "format": "seqlab-study/1", "study": "deletang2023", "written": "2026-12-07",
+        "seqlab_commit": "abc1234", "machine": ["a test machine"], "runs": 2,
+        "common_config": {}, "seeds": rows, "curves": [],
+    }))  # fmt: skip
+    return Studies(results, tmp_path / "figures", write_figures=False)
+
+
+def _cells(table: str, first: str, second: str) -> list[str]:
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[:2] == [first, second]:
+            return cells
+    raise AssertionError(f"no row {first} {second} in\n{table}")
+
+
+def test_paper_table_scores_the_best_seed_and_learning_rate(tmp_path):
+    rows = [
+        _row("parity", "lstm", 1e-3, 0, (1.0, 0.9)),  # score 0.967: the best single seed
+        _row("parity", "lstm", 1e-3, 1, (0.5, 0.5)),  # this lr's mean: 0.733
+        _row("parity", "lstm", 5e-4, 0, (0.8, 0.8)),  # this lr's mean: 0.8, the best lr
+        _row("parity", "lstm", 5e-4, 1, (0.8, 0.8)),
+    ]
+    table = deletang.paper_table(_studies(tmp_path, rows))
+    cells = _cells(table, "parity", "lstm")
+    assert cells[2] == f"{papers.DELETANG_2023_TABLE_2['parity']['lstm']:.1f}"
+    assert cells[3] == "96.7"  # max over seeds and learning rates
+    assert cells[4].startswith("80.0")  # the best lr's mean over its seeds
+    assert cells[6] == "1500 steps · lr 0.0005, 0.001 · 4 seeds"
+    assert "lengths 41, 100, 500" in table
+
+
+def test_parity_zoo_table_names_what_the_theorem_predicts(tmp_path):
+    rows = [_row("parity", "mamba", 1e-3, s, (0.5, 0.5), 0.6) for s in (0, 1)]
+    rows += [_row("parity", "lstm", 1e-3, s, (1.0, 1.0)) for s in (0, 1)]
+    table = deletang.parity_zoo_table(_studies(tmp_path, rows))
+    lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert lines[0].startswith("| lstm (8)") and lines[1].startswith("| mamba (8)")  # by score
+    assert _cells(table, "mamba (8)", "1,000")[-1] == papers.GRAZZI_2024_PARITY["mamba"]
