@@ -1,8 +1,8 @@
 """Every model in the zoo, through the same checks: builds from a config, shapes and finite
 outputs with and without jit, streaming step == whole sequence, causality via gradients,
-parameter budgets, and a bounded training run on copy and adding (T=50) whose loss goes down.
+parameter budgets and state sizes. Training: tests/models/test_zoo_training.py.
 
-A new model must be added to ZOO (a test checks the registry against it).
+A new model must be added to ZOO in tests/models/zoo.py (a test checks the registry against it).
 """
 
 from __future__ import annotations
@@ -15,50 +15,9 @@ from flax import nnx
 from seqlab import config as config_lib
 from seqlab.models.sizing import count_params, resolve
 from seqlab.registry import MODELS, TASKS, split_name
-from seqlab.train import loop
-from seqlab.train.state import build_model
 from tests.conftest import small_config
-from tests.models.common import apply, model_cfg, sample, stream
-from tests.train.test_engine import setup as engine_setup
-
-# Small sizes per model (overrides of tests.conftest.small_config's model section).
-ZOO = {
-    "rnn": {},
-    "lstm": {},
-    "lstm1997": {"heads": 2},
-    "peephole_lstm": {},
-    "gru": {},
-    "bilstm": {},
-    "bigru": {},
-    "slstm": {"heads": 2},
-    "mlstm": {"layers": 1, "heads": 2},
-    "xlstm[1:1]": {"layers": 2, "heads": 2},
-    "transformer": {"layers": 2, "heads": 2},
-    "lru": {},
-    "mingru": {"scan_form": "log"},
-    "minlstm": {"scan_form": "associative"},
-    "hawk": {"layers": 2, "heads": 2, "scan_form": "chunked", "chunk_size": 16},
-    "s5": {"layers": 2, "heads": 2, "scan_form": "associative"},
-    "mamba": {"layers": 2, "state_dim": 4, "scan_form": "scan"},
-    "mamba2": {"layers": 2, "heads": 2, "state_dim": 8, "scan_form": "chunked", "chunk_size": 16},
-}
-
-
-def config(name: str, task_name: str, length: int, **overrides):
-    fields = {"model.name": name, "task.name": task_name, "task.length": length}
-    fields.update({f"model.{k}": v for k, v in ZOO[name].items()})
-    fields.update(overrides)
-    return small_config(**fields)
-
-
-def is_causal(name: str) -> bool:
-    return MODELS.entry(name).causal(model_cfg(name, **ZOO[name]))
-
-
-def model_and_task(name: str, task_name: str, length: int = 6):
-    cfg = config(name, task_name, length)
-    task = TASKS.get(task_name)(cfg.task)
-    return build_model(cfg.model, task.spec, jax.random.key(0)), task
+from tests.models.common import apply, sample, stream
+from tests.models.zoo import ZOO, config, is_causal, model_and_task
 
 
 def test_zoo_covers_every_registered_model():
@@ -123,31 +82,6 @@ def test_param_budget_within_five_percent(name):
     assert built.hidden != cfg.model.hidden  # the budget, not the config's width, chose it
 
 
-@pytest.mark.parametrize("task_name", ["copy", "adding"])
-@pytest.mark.parametrize("name", ZOO)
-def test_trains_at_length_50(name, task_name):
-    """100 Adam steps: the held-out loss falls well below its value at initialisation."""
-    if task_name == "copy" and not is_causal(name):
-        pytest.skip("refused on copy by design (test_non_causal_models_are_refused...)")
-    cfg = config(
-        name,
-        task_name,
-        50,
-        **{"train.batch_size": 16, "optim.lr": 3e-3, "eval.batches": 1, "eval.batch_size": 64},
-    )
-    engine, state = engine_setup(cfg)
-    batches = loop.eval_batches(engine.task, cfg.eval)
-    evaluate = loop.compile_eval(engine, state, batches, 1)
-    before = float(evaluate(state.params, batches)["loss"][0])
-    chunk = loop.compile_chunk(engine, state, 50, 1)
-    for _ in range(2):
-        state, metrics = chunk(state)
-        assert np.isfinite(np.asarray(metrics["loss"])).all()
-    after = float(evaluate(state.params, batches)["loss"][0])
-    assert int(state.diverged_at[0]) == 0
-    assert np.isfinite(after) and after < 0.6 * before, (before, after)
-
-
 @pytest.mark.parametrize(
     ("name", "overrides", "expected"),
     [
@@ -162,7 +96,6 @@ def test_trains_at_length_50(name, task_name):
 )
 def test_state_size_is_the_carry(name, overrides, expected):
     from seqlab.models.sizing import state_size
-    from tests.conftest import small_config
 
     cfg = small_config(**{"model.name": name, **overrides})
     spec = TASKS.get(cfg.task.name)(cfg.task).spec

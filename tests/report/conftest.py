@@ -57,13 +57,23 @@ def write_sweep_file(path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_sweep(tmp_path_factory) -> Path:
-    """The workdir of the trained tiny sweep (read-only: copy it to change it)."""
-    base = tmp_path_factory.mktemp("report_sweep")
+def tiny_sweep(tmp_path_factory, worker_id) -> Path:
+    """The workdir of the trained tiny sweep (read-only: copy it to change it). Under
+    pytest-xdist the workers share one: the first to need it trains it in the session's common
+    temporary folder while the others wait on its lock (training it twice cost ~50 s)."""
+    if worker_id == "master":  # not distributed
+        base = tmp_path_factory.mktemp("report_sweep")
+    else:
+        base = tmp_path_factory.getbasetemp().parent / "report_sweep"  # this session's, shared
+        base.mkdir(exist_ok=True)
     workdir = base / "tiny"
-    sweep = write_sweep_file(base / "tiny_sweep.py")
-    status = cli.main(["sweep", str(sweep), "--workdir", str(workdir), "--jobs", "2"])
-    assert status == 0
+    with open(base / "train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / "trained").exists():
+            sweep = write_sweep_file(base / "tiny_sweep.py")
+            status = cli.main(["sweep", str(sweep), "--workdir", str(workdir), "--jobs", "2"])
+            assert status == 0
+            (base / "trained").touch()
     return workdir
 
 

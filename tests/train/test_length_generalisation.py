@@ -18,7 +18,7 @@ from seqlab.train.run import train
 from seqlab.train.rundir import read_metrics
 from seqlab.train.state import build_model
 from tests.conftest import small_config
-from tests.models.test_zoo import ZOO, config, is_causal
+from tests.models.zoo import ZOO, config, is_causal
 
 
 def test_rows_and_records_per_length(tmp_path):
