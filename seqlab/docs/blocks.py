@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from seqlab.docs import figures, papers
 from seqlab.docs.deletang import BLOCKS as DELETANG_BLOCKS
+from seqlab.docs.gu_dao import BLOCKS as GU_DAO_BLOCKS
 from seqlab.docs.studies import Studies
 from seqlab.docs.tables import count, md_table, mean_ci_cell, provenance
 
@@ -393,4 +394,5 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
         "seqlab sweep experiments/rnn_adding_anomaly.py --workdir runs/rnn_adding_anomaly",
     ),
     **DELETANG_BLOCKS,
+    **GU_DAO_BLOCKS,
 }

@@ -67,3 +67,27 @@ GRAZZI_2024_PARITY = {
     "s5": "not covered (fixed complex λ)",
     "transformer": "outside the theorem (attention, not a recurrence)",
 }
+
+# Gu & Dao 2023, "Mamba", Table 1 (selective copying, length 4,096, 16 tokens, 2-layer models):
+# accuracy (%) per architecture and layer, and which seqlab model stands where. seqlab has no
+# S4, H3 or Hyena: its time-invariant recurrences (LRU, S5) take S4's place. Transcribed without
+# a copy of the paper at hand in the session that wrote it: check against the PDF before quoting.
+GU_DAO_2023_TABLE_1_SOURCE = "Gu & Dao 2023, Table 1 (selective copying, T=4096)"
+GU_DAO_2023_TABLE_1 = {
+    "mamba": "99.8 (Mamba block, S6)",
+    "mamba2": "– (not in the paper; selective, like S6)",
+    "hawk": "– (not in the paper; input-gated decay)",
+    "lru": "18.3 (S4, time-invariant, no gate) · 56.4 (S4 in the Mamba block)",
+    "s5": "18.3 (S4, time-invariant, no gate) · 56.4 (S4 in the Mamba block)",
+}
+# Gu & Dao 2023, Table 2 (induction heads, trained at 2^8 = 256, tested 2^6..2^20): the outcome
+# per model, in words (our reading).
+GU_DAO_2023_TABLE_2_SOURCE = "Gu & Dao 2023, Table 2 (induction heads); our reading"
+GU_DAO_2023_TABLE_2 = {
+    "mamba": "100% at every length up to 2^20 (4,000x the training length)",
+    "transformer": "MHA-RoPE: exact near the training length, falls off beyond about 2x",
+    "mamba2": "– (not in the paper)",
+    "hawk": "– (not in the paper)",
+    "lru": "– (S4-like; H3 and Hyena fail beyond the training length)",
+    "s5": "– (S4-like; H3 and Hyena fail beyond the training length)",
+}
