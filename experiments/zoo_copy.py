@@ -25,8 +25,9 @@ CELLS = ["rnn", "lstm", "peephole_lstm", "gru", "slstm"]
 LINEAR_CELLS = ["lru", "mingru", "minlstm"]
 BLOCKS = ["mlstm", "xlstm[1:1]", "transformer", "hawk", "s5", "mamba", "mamba2"]
 BUDGET = {"model.size": "", "model.param_budget": 20_000}
-LINEAR_SHAPE = {"model.layers": 2, "model.residual": True, "model.norm": "layer"}
-BLOCK_SHAPE = {"model.layers": 2, "model.heads": 2}
+SCAN = {"model.scan_form": "scan"}  # as run (the default then): keeps the finished runs' ids
+LINEAR_SHAPE = {"model.layers": 2, "model.residual": True, "model.norm": "layer", **SCAN}
+BLOCK_SHAPE = {"model.layers": 2, "model.heads": 2, **SCAN}
 TRANSFORMER = {"model.positions": "rotary"}  # learned positions would spend the budget on T
 PROTOCOL = {
     "optim.lr": 3e-3,

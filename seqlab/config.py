@@ -67,9 +67,10 @@ def base_config() -> ml_collections.ConfigDict:
         forget_gate="sigmoid",  # slstm: sigmoid | exponential
         mlstm_form="parallel",  # mlstm, xlstm: recurrent | parallel | chunkwise
         chunk_size=64,  # mlstm chunkwise form; linear recurrences' chunked form; mamba2's ssd
-        scan_form="scan",  # linear recurrences (lru, mingru, minlstm, hawk, s5, mamba, mamba2):
-        # scan | associative | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm:
-        # log space) | ssd (mamba2: its chunked SSD algorithm)
+        scan_form="auto",  # linear recurrences (lru, mingru, minlstm, hawk, s5, mamba, mamba2):
+        # auto (the backend's fastest measured: seqlab.models.scan_defaults) | scan |
+        # associative | chunked (model.chunk_size steps a chunk) | log (mingru, minlstm: log
+        # space) | ssd (mamba2: its chunked SSD algorithm)
         state_dim=0,  # lru: N; hawk: RG-LRU width (0: model.hidden); s5: P (0: model.hidden
         # rounded up to 2·heads); mamba: N (0: 16); mamba2: N (0: 64)
         r_min=0.0,  # lru ring init: λ uniform (by area) on the ring r_min <= |λ| <= r_max
@@ -297,7 +298,7 @@ FORGET_GATES = ("sigmoid", "exponential")
 MLSTM_FORMS = ("recurrent", "parallel", "chunkwise")
 INITS = ("default", "glorot_uniform")
 # seqlab.models.linear_recurrence.FORMS, and mamba2's "ssd"
-SCAN_FORMS = ("scan", "associative", "chunked", "log", "ssd")
+SCAN_FORMS = ("auto", "scan", "associative", "chunked", "log", "ssd")
 OUTPUT_PEEPHOLES = ("none", "full")
 POSITIONS = ("learned", "sinusoidal", "rotary")
 ATTENTION_BLOCKS = ("seqlab", "zoology")  # seqlab.models.transformer
@@ -484,10 +485,10 @@ def validate_model(m: ml_collections.ConfigDict, entry, spec) -> None:
             f"model.output_peephole={m.output_peephole} does not apply to {name!r}; valid "
             f"choices for it: {', '.join(entry.output_peepholes)}"
         )
-    if m.scan_form not in entry.scan_forms:
+    if m.scan_form != "auto" and m.scan_form not in entry.scan_forms:
         raise ConfigError(
             f"model.scan_form={m.scan_form} does not apply to {name!r}; valid choices for it: "
-            f"{', '.join(entry.scan_forms)}"
+            f"auto, {', '.join(entry.scan_forms)}"
         )
     if not (
         isinstance(m.state_dim, int) and not isinstance(m.state_dim, bool) and m.state_dim >= 0

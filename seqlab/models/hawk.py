@@ -53,6 +53,7 @@ from seqlab.models.linear_recurrence import (
 )
 from seqlab.models.mlstm import causal_conv
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Params, ScanOptions
+from seqlab.models.scan_defaults import scan_form
 from seqlab.models.sequence import SequenceModel, scan_options
 from seqlab.models.sizing import BLOCK_SIZES
 from seqlab.registry import MODELS
@@ -229,7 +230,7 @@ def make_hawk(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
             lru_width=cfg.state_dim,
             conv_kernel=cfg.conv_kernel,
             num_blocks=cfg.layers,
-            form=cfg.scan_form,
+            form=scan_form(cfg),
             chunk_size=cfg.chunk_size,
             options=scan_options(cfg),
         )

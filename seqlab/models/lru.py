@@ -41,6 +41,7 @@ from seqlab.models.linear_recurrence import (
     check_form,
 )
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Params, ScanOptions
+from seqlab.models.scan_defaults import scan_form
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options
 from seqlab.models.sizing import CELL_SIZES
 from seqlab.registry import MODELS
@@ -145,7 +146,7 @@ def lru_layers(cfg):
             r_min=cfg.r_min,
             r_max=cfg.r_max,
             max_phase=cfg.max_phase,
-            form=cfg.scan_form,
+            form=scan_form(cfg),
             chunk_size=cfg.chunk_size,
             options=scan_options(cfg),
         )

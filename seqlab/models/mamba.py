@@ -48,6 +48,7 @@ from seqlab.models.linear_recurrence import (
     check_form,
 )
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Params, ScanOptions
+from seqlab.models.scan_defaults import scan_form
 from seqlab.models.sequence import SequenceModel, scan_options
 from seqlab.models.sizing import BLOCK_SIZES
 from seqlab.registry import MODELS
@@ -211,7 +212,7 @@ def make_mamba(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
             conv_kernel=cfg.conv_kernel,
             expand=cfg.proj_factor,
             num_blocks=cfg.layers,
-            form=cfg.scan_form,
+            form=scan_form(cfg),
             chunk_size=cfg.chunk_size,
             options=scan_options(cfg),
         )

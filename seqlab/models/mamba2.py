@@ -56,6 +56,7 @@ from seqlab.models.linear_recurrence import (
 )
 from seqlab.models.mamba import NORM_EPS, dt_bias_init, torch_uniform
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Params, ScanOptions
+from seqlab.models.scan_defaults import scan_form
 from seqlab.models.sequence import SequenceModel, scan_options
 from seqlab.models.sizing import BLOCK_SIZES
 from seqlab.registry import MODELS
@@ -320,7 +321,7 @@ def make_mamba2(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
             conv_kernel=cfg.conv_kernel,
             expand=cfg.proj_factor,
             num_blocks=cfg.layers,
-            form=cfg.scan_form,
+            form=scan_form(cfg),
             chunk_size=cfg.chunk_size,
             options=scan_options(cfg),
         )

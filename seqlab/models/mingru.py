@@ -37,6 +37,7 @@ from seqlab.models.linear_recurrence import (
     check_form,
 )
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Params, ScanOptions
+from seqlab.models.scan_defaults import scan_form
 from seqlab.models.sequence import SequenceModel, recurrent, scan_options
 from seqlab.models.sizing import CELL_SIZES
 from seqlab.registry import MODELS
@@ -146,7 +147,7 @@ def min_layers(cfg, layer: type[_MinLayer]):
             in_features,
             cfg.hidden,
             rngs=rngs,
-            form=cfg.scan_form,
+            form=scan_form(cfg),
             chunk_size=cfg.chunk_size,
             options=scan_options(cfg),
         )

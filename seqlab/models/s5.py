@@ -49,6 +49,7 @@ from seqlab.models.linear_recurrence import (
     check_form,
 )
 from seqlab.models.recurrence import DEFAULT_OPTIONS, Params, ScanOptions
+from seqlab.models.scan_defaults import scan_form
 from seqlab.models.sequence import SequenceModel, scan_options
 from seqlab.models.sizing import BLOCK_SIZES
 from seqlab.registry import MODELS
@@ -222,7 +223,7 @@ def make_s5(cfg, spec: TaskSpec, rngs: nnx.Rngs) -> SequenceModel:
             rngs=rngs,
             state_dim=cfg.state_dim,
             blocks=cfg.heads,
-            form=cfg.scan_form,
+            form=scan_form(cfg),
             chunk_size=cfg.chunk_size,
             options=scan_options(cfg),
         )

@@ -96,12 +96,17 @@ def fit_width(cfg, spec: TaskSpec, budget: int, multiple: int) -> int:
 
 def built_size(model_cfg, spec: TaskSpec) -> dict:
     """The width and depth actually built (what summary.json records beside the count), and
-    the model's own `size_fields` (heads, positions) where the registry names them."""
+    the model's own `size_fields` (heads, positions) where the registry names them, and the
+    scan form a linear recurrence runs."""
+    from seqlab.models.scan_defaults import scan_form
     from seqlab.registry import MODELS
 
     r = resolve(model_cfg, spec)
+    entry = MODELS.entry(r.name)
     size = {"hidden": r.hidden, "layers": r.layers, "embed_dim": r.embed_dim}
-    return size | {name: getattr(r, name) for name in MODELS.entry(r.name).size_fields}
+    if len(entry.scan_forms) > 1:  # the form that ran, model.scan_form=auto resolved
+        size["scan_form"] = scan_form(r)
+    return size | {name: getattr(r, name) for name in entry.size_fields}
 
 
 def state_size(model_cfg, spec: TaskSpec) -> int | None:

@@ -70,8 +70,21 @@ def config_id(cfg: Any) -> str:
     """
     d = with_defaults(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg))
     d = {k: v for k, v in d.items() if k not in IDENTITY_EXCLUDED}
+    d["model"] = _one_form_canonical(d["model"])
     text = json.dumps(d, sort_keys=True, default=list)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _one_form_canonical(model: dict) -> dict:
+    """model.scan_form=auto is "scan" for a model with no other form (every model but the
+    linear recurrences of seqlab.models.scan_defaults): runs written while the default was
+    "scan" keep their identity."""
+    from seqlab.models.scan_defaults import CPU
+    from seqlab.registry import split_name
+
+    if model.get("scan_form") != "auto" or split_name(str(model.get("name")))[0] in CPU:
+        return model
+    return {**model, "scan_form": "scan"}
 
 
 def check_directory(path: str | Path) -> Path:
