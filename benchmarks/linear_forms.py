@@ -9,8 +9,9 @@ experiments/zoo_copy.py) and trained by seqlab's engine as in benchmarks/zoo.py:
 compiled call, batches sampled on device, forward + backward + Adam, on copy with task.length =
 T - 20 so a sequence has T steps. Each family runs once per scan form it implements
 (model.scan_form: scan, associative, chunked at model.chunk_size, log, ssd); the LSTM runs as
-its scan and the mLSTM as its chunkwise form (its fastest, BENCHMARKS.md). Every variant at a
-length is timed in the same interleaved rounds.
+its scan and the mLSTM as its chunkwise form (its fastest, BENCHMARKS.md). A family's forms are
+timed in the same interleaved rounds as the two peers, one family at a time (vs lstm: against
+the LSTM of those rounds; the peers' own rows pool all their rounds).
 
 Reported: parameters, compile seconds, median ms/step and its spread, tokens/s (B·T / s), speed
 relative to the LSTM at the same T, and the first chunk's mean loss, which must agree across a
@@ -108,17 +109,16 @@ def variant(length: int, model: str, form: str, args) -> Variant:
     )
 
 
-def variants_at(length: int, args) -> list[Variant]:
-    out = [variant(length, m, f, args) for m, f in PEERS.items()]
-    for family in args.families.split(","):
-        for form in MODELS.entry(family).scan_forms:
-            out.append(variant(length, family, form, args))
+def family_variants(length: int, family: str, args) -> list[Variant]:
+    out = [variant(length, family, form, args) for form in MODELS.entry(family).scan_forms]
     for v in out:
         print(f"compiled {v.name}: {v.compile_s:.1f} s, {v.params:,} parameters", flush=True)
     return out
 
 
 def summarise(variants: list[Variant], samples: dict, batch: int) -> dict:
+    """Rows of one group of variants timed in the same rounds; vs_lstm against the LSTM's
+    samples of those rounds."""
     tokens = {v.name: batch * v.length / median(samples[v.name]) for v in variants}
     lstm = {v.length: tokens[v.name] for v in variants if v.model == "lstm"}
     return {
@@ -160,26 +160,37 @@ def table(results: dict) -> str:
 
 def main() -> None:
     args = parse_args()
-    results = {}
+    results, peer_samples = {}, {}
+    name = "linear_forms_quick" if args.quick else "linear_forms"
+    machine = machine_info()
     for length in (int(t) for t in args.lengths.split(",")):
         if length <= COPY_EXTRA:
             raise SystemExit(f"every length must exceed {COPY_EXTRA} (copy adds {COPY_EXTRA})")
-        variants = variants_at(length, args)  # one length at a time: the compiled programs of
-        samples = interleaved(  # T=10,000 hold their buffers; timing them apart keeps memory low
-            {v.name: v.run for v in variants},
-            args.rounds,
-            args.k,
-            steps_per_call={v.name: v.steps for v in variants},
-        )
-        results.update(summarise(variants, samples, args.batch))
-        del variants
-    machine = machine_info()
+        peers = [variant(length, m, f, args) for m, f in PEERS.items()]
+        # One family at a time, timed in the same interleaved rounds as the peers: at T=10,000
+        # every form of every family compiled at once held more than 24 GB (killed for memory).
+        for family in args.families.split(","):
+            variants = peers + family_variants(length, family, args)
+            samples = interleaved(
+                {v.name: v.run for v in variants},
+                args.rounds,
+                args.k,
+                steps_per_call={v.name: v.steps for v in variants},
+            )
+            for v in peers:
+                peer_samples.setdefault(v.name, []).extend(samples[v.name])
+            rows = summarise(variants, samples, args.batch)
+            results.update({k: r for k, r in rows.items() if r["model"] not in PEERS})
+            results.update(summarise(peers, peer_samples, args.batch))  # every round so far
+            payload = {"args": vars(args), "machine": machine, "results": results}
+            write_results(name, payload)  # after each family: a crash keeps what was measured
+            print(table({k: r for k, r in rows.items()}), flush=True)
+            del variants
+        del peers
     print(f"\ntrain step, B={args.batch}, K={args.k} steps per call, copy, ~{args.budget:,} params")
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
     print(table(results))
-    payload = {"args": vars(args), "machine": machine, "results": results}
-    path = write_results("linear_forms_quick" if args.quick else "linear_forms", payload)
-    print(f"\nwrote {path}")
+    print(f"\nwrote {write_results(name, payload)}")
 
 
 if __name__ == "__main__":
