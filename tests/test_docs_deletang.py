@@ -18,11 +18,11 @@ def _row(task, model, lr, seed, beyond, train_acc=1.0):
     }  # fmt: skip
 
 
-def _studies(tmp_path: Path, rows) -> Studies:
+def _studies(tmp_path: Path, rows, study: str = "deletang2023") -> Studies:
     results = tmp_path / "results"
     results.mkdir()
-    (results / "deletang2023.json").write_text(json.dumps({
-        "format": "seqlab-study/1", "study": "deletang2023", "written": "2026-12-07",
+    (results / f"{study}.json").write_text(json.dumps({
+        "format": "seqlab-study/1", "study": study, "written": "2026-12-07",
         "seqlab_commit": "abc1234", "machine": ["a test machine"], "runs": 2,
         "common_config": {}, "seeds": rows, "curves": [],
     }))  # fmt: skip
@@ -56,7 +56,7 @@ def test_paper_table_scores_the_best_seed_and_learning_rate(tmp_path):
 def test_parity_zoo_table_names_what_the_theorem_predicts(tmp_path):
     rows = [_row("parity", "mamba", 1e-3, s, (0.5, 0.5), 0.6) for s in (0, 1)]
     rows += [_row("parity", "lstm", 1e-3, s, (1.0, 1.0)) for s in (0, 1)]
-    table = deletang.parity_zoo_table(_studies(tmp_path, rows))
+    table = deletang.parity_zoo_table(_studies(tmp_path, rows, "grazzi2024"))
     lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
     assert lines[0].startswith("| lstm (8)") and lines[1].startswith("| mamba (8)")  # by score
     assert _cells(table, "mamba (8)", "1,000")[-1] == papers.GRAZZI_2024_PARITY["mamba"]
