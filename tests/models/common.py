@@ -97,3 +97,32 @@ def random_gate_weights(seed: int, d: int, h: int, gates: int, scale: float):
     return tuple(
         (scale * rng.standard_normal(s)).astype(np.float32) for s in ((d, g), (h, g), (g,), (g,))
     )
+
+
+def assert_causal(jac):
+    """jac [T, B, C, T, B, D]: output (t, b) depends on input (s, b) iff s <= t."""
+    jac = np.abs(np.asarray(jac))
+    n_steps, n_batch = jac.shape[0], jac.shape[1]
+    for t in range(n_steps):
+        for b in range(n_batch):
+            np.testing.assert_array_equal(jac[t, b, :, t + 1 :], 0.0)
+            other = [c for c in range(n_batch) if c != b]
+            np.testing.assert_array_equal(jac[t, b][:, :, other], 0.0)
+            for s in range(t + 1):
+                assert jac[t, b, :, s, b].max() > 1e-7, (t, b, s)
+
+
+def assert_module_causal(module, x) -> None:
+    """A module mapping [T, B, D] -> [T, B, C]: `assert_causal` on its Jacobian at x."""
+    assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(module, x))
+
+
+def assert_streams_like_whole_sequence(name: str, batch: int, **overrides) -> None:
+    """The model `name` (built with `overrides`) on copy at T=2: `model.step` fed one step at a
+    time gives the whole-sequence outputs."""
+    copy = task("copy", 2)
+    model = build(name, copy.spec, **overrides)
+    tokens = sample(copy, 1, batch).inputs
+    expected = apply(model, tokens)
+    assert expected.shape == (copy.spec.seq_len, batch, 10)
+    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)

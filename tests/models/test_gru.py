@@ -25,17 +25,13 @@ from tests.models.common import (
     GRAD,
     TIGHT,
     Chain,
-    apply,
-    build,
+    assert_module_causal,
+    assert_streams_like_whole_sequence,
     random_array,
     random_gate_weights,
-    sample,
     set_param,
-    stream,
-    task,
     value_and_grads,
 )
-from tests.models.test_lstm import assert_causal
 
 T, B, D, H = 7, 3, 5, 8
 
@@ -192,12 +188,9 @@ def test_layer_scan_equals_streaming_step():
 
 
 def test_model_streaming_equals_scan_on_copy():
-    copy = task("copy", 2)
-    model = build("gru", copy.spec, layers=2, residual=True, norm="rms", hoist_input=True)
-    tokens = sample(copy, 1, B).inputs
-    expected = apply(model, tokens)
-    assert expected.shape == (copy.spec.seq_len, B, 10)
-    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert_streams_like_whole_sequence(
+        "gru", B, layers=2, residual=True, norm="rms", hoist_input=True
+    )
 
 
 # ---------------------------------------------------------------- 4. causality, check_grads
@@ -207,7 +200,7 @@ def test_layer_is_causal():
     w_ih, w_hh, b_ih, b_hh = random_weights(60)
     layer = make_layer(w_ih, w_hh, *torch_biases(b_ih, b_hh))
     x = jnp.asarray(random_array(61, T, B, D))
-    assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(layer, x))
+    assert_module_causal(layer, x)
 
 
 def test_check_grads_float64():

@@ -30,17 +30,15 @@ from seqlab.models.sizing import count_params
 from tests.models.common import (
     FWD,
     GRAD,
-    apply,
+    assert_module_causal,
+    assert_streams_like_whole_sequence,
     build,
     model_cfg,
     random_array,
-    sample,
     set_param,
-    stream,
     value_and_grads,
 )
 from tests.models.test_lru import task
-from tests.models.test_lstm import assert_causal
 
 try:  # installed apart, with --no-deps (pyproject.toml's dev extra says why)
     from recurrentgemma import torch as rg
@@ -299,14 +297,9 @@ def test_block_is_causal():
     x = jnp.asarray(random_array(8, T, B, D))
     for form in AFFINE_FORMS:
         block.rg_lru.form, block.rg_lru.chunk_size = form, 3
-        assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(block, x))
+        assert_module_causal(block, x)
 
 
 @pytest.mark.parametrize("form", AFFINE_FORMS)
 def test_model_streaming_equals_whole_sequence(form):
-    copy = task("copy", 2)
-    model = build("hawk", copy.spec, layers=2, heads=2, scan_form=form, chunk_size=5)
-    tokens = sample(copy, 1, B).inputs
-    expected = apply(model, tokens)
-    assert expected.shape == (copy.spec.seq_len, B, 10)
-    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert_streams_like_whole_sequence("hawk", B, layers=2, heads=2, scan_form=form, chunk_size=5)

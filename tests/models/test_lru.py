@@ -31,15 +31,15 @@ from tests.models.common import (
     FWD,
     GRAD,
     apply,
+    assert_module_causal,
+    assert_streams_like_whole_sequence,
     build,
     model_cfg,
     random_array,
     sample,
     set_param,
-    stream,
     value_and_grads,
 )
-from tests.models.test_lstm import assert_causal
 
 T, B, D, H, N = 7, 3, 4, 5, 6
 F32 = dict(rtol=1e-5, atol=1e-5)
@@ -201,12 +201,9 @@ def test_forms_equal_streaming_step_float64():
 
 @pytest.mark.parametrize("form", ["scan", "associative", "chunked"])
 def test_model_streaming_equals_whole_sequence(form):
-    copy = task("copy", 2)
-    model = build("lru", copy.spec, layers=2, residual=True, norm="layer", scan_form=form)
-    tokens = sample(copy, 1, B).inputs
-    expected = apply(model, tokens)
-    assert expected.shape == (copy.spec.seq_len, B, 10)
-    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert_streams_like_whole_sequence(
+        "lru", B, layers=2, residual=True, norm="layer", scan_form=form
+    )
 
 
 def test_scan_options_keep_the_numbers():
@@ -242,7 +239,7 @@ def test_layer_is_causal():
     x = jnp.asarray(random_array(6, T, B, D))
     for form in ("scan", "associative", "chunked"):
         layer.form, layer.chunk_size = form, 3
-        assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(layer, x))
+        assert_module_causal(layer, x)
 
 
 def test_bidirectional_lru_sees_both_directions():

@@ -26,6 +26,8 @@ from tests.models.common import (
     TIGHT,
     Chain,
     apply,
+    assert_causal,
+    assert_module_causal,
     build,
     random_array,
     random_gate_weights,
@@ -402,24 +404,11 @@ def test_check_grads_float64():
 # ---------------------------------------------------------------- 8. causality via gradients
 
 
-def assert_causal(jac):
-    """jac [T, B, C, T, B, D]: output (t, b) depends on input (s, b) iff s <= t."""
-    jac = np.abs(np.asarray(jac))
-    n_steps, n_batch = jac.shape[0], jac.shape[1]
-    for t in range(n_steps):
-        for b in range(n_batch):
-            np.testing.assert_array_equal(jac[t, b, :, t + 1 :], 0.0)
-            other = [c for c in range(n_batch) if c != b]
-            np.testing.assert_array_equal(jac[t, b][:, :, other], 0.0)
-            for s in range(t + 1):
-                assert jac[t, b, :, s, b].max() > 1e-7, (t, b, s)
-
-
 def test_lstm_layer_is_causal():
     w_ih, w_hh, b, _ = random_weights(60)
     layer = make_layer(w_ih, w_hh, b)
     x = jnp.asarray(random_array(61, T, B, D))
-    assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(layer, x))
+    assert_module_causal(layer, x)
 
 
 def test_copy_model_is_causal():

@@ -31,17 +31,14 @@ from seqlab.models.sizing import count_params
 from tests.models.common import (
     FWD,
     GRAD,
-    apply,
-    build,
+    assert_module_causal,
+    assert_streams_like_whole_sequence,
     model_cfg,
     random_array,
-    sample,
     set_param,
-    stream,
     value_and_grads,
 )
 from tests.models.test_lru import task
-from tests.models.test_lstm import assert_causal
 
 T, B, D, H = 9, 3, 4, 8
 F32 = dict(rtol=1e-5, atol=1e-5)
@@ -202,14 +199,11 @@ def test_layer_is_causal(family):
     x = jnp.asarray(random_array(14, 6, B, D))
     for form in FORMS:
         layer.form, layer.chunk_size = form, 4
-        assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(layer, x))
+        assert_module_causal(layer, x)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_model_streaming_equals_whole_sequence(family):
-    copy = task("copy", 2)
-    model = build(family, copy.spec, layers=2, residual=True, norm="rms", scan_form="log")
-    tokens = sample(copy, 1, B).inputs
-    expected = apply(model, tokens)
-    assert expected.shape == (copy.spec.seq_len, B, 10)
-    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert_streams_like_whole_sequence(
+        family, B, layers=2, residual=True, norm="rms", scan_form="log"
+    )

@@ -21,17 +21,15 @@ from tests.models.common import (
     GRAD,
     TIGHT,
     Chain,
-    apply,
+    assert_module_causal,
+    assert_streams_like_whole_sequence,
     build,
     random_array,
     random_gate_weights,
-    sample,
     set_param,
-    stream,
     task,
     value_and_grads,
 )
-from tests.models.test_lstm import assert_causal
 
 T, B, D, H = 7, 3, 5, 8
 
@@ -150,12 +148,7 @@ def test_layer_scan_equals_streaming_step(irnn):
 
 
 def test_model_streaming_equals_scan_on_copy():
-    copy = task("copy", 2)
-    model = build("rnn", copy.spec, layers=2, irnn=True, residual=True, norm="layer")
-    tokens = sample(copy, 1, B).inputs
-    expected = apply(model, tokens)
-    assert expected.shape == (copy.spec.seq_len, B, 10)
-    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert_streams_like_whole_sequence("rnn", B, layers=2, irnn=True, residual=True, norm="layer")
 
 
 # ---------------------------------------------------------------- 4. causality, check_grads
@@ -167,7 +160,7 @@ def test_layer_is_causal(irnn):
     # Positive biases keep the ReLU units active, so every past step reaches every output.
     layer = make_layer(w_ih, w_hh, np.abs(b) + 1.0 if irnn else b, irnn)
     x = jnp.asarray(random_array(61, T, B, D, scale=0.3))
-    assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(layer, x))
+    assert_module_causal(layer, x)
 
 
 @pytest.mark.parametrize("cell", [TANH_RNN_CELL, RELU_RNN_CELL], ids=["tanh", "relu"])

@@ -35,15 +35,15 @@ from tests.models.common import (
     FWD,
     GRAD,
     apply,
+    assert_module_causal,
+    assert_streams_like_whole_sequence,
     build,
     model_cfg,
     random_array,
     sample,
-    stream,
     value_and_grads,
 )
 from tests.models.test_lru import task
-from tests.models.test_lstm import assert_causal
 
 T, B, H, P, J = 7, 2, 4, 8, 2  # P states (P/2 kept), J HiPPO blocks
 HALF = P // 2
@@ -244,12 +244,7 @@ def test_forms_equal_streaming_step(dtype):
 
 @pytest.mark.parametrize("form", AFFINE_FORMS)
 def test_model_streaming_equals_whole_sequence(form):
-    copy = task("copy", 2)
-    model = build("s5", copy.spec, layers=2, heads=2, scan_form=form, chunk_size=5)
-    tokens = sample(copy, 1, B).inputs
-    expected = apply(model, tokens)
-    assert expected.shape == (copy.spec.seq_len, B, 10)
-    np.testing.assert_allclose(stream(model, tokens), expected, **FWD)
+    assert_streams_like_whole_sequence("s5", B, layers=2, heads=2, scan_form=form, chunk_size=5)
 
 
 def test_scan_options_keep_the_numbers():
@@ -294,4 +289,4 @@ def test_block_is_causal():
     x = jnp.asarray(random_array(7, T, B, H))
     for form in AFFINE_FORMS:
         block.ssm.form, block.ssm.chunk_size = form, 3
-        assert_causal(nnx.jit(lambda m, x: jax.jacrev(m)(x))(block, x))
+        assert_module_causal(block, x)
