@@ -249,8 +249,11 @@ def lengths_table(report: Report, view: View) -> pd.DataFrame:
         row[f"{trained_lengths(report, view)} (trained)"] = _pm(r["final_mean"], r["final_ci"])
         for n in lengths:
             row[f"T={n}"] = _pm(r.get(f"final@{n}_mean"), r.get(f"final@{n}_ci"))
+        if r.get("deletang_lengths"):  # Delétang et al.'s score (seqlab.results.protocols)
+            row["Delétang score"] = _pm(r.get("deletang_mean"), r.get("deletang_ci"), ".3f")
+            row["its max over seeds"] = _pm(r.get("deletang_max"), None, ".3f")
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).fillna("–")
 
 
 def state_frame(report: Report, view: View) -> pd.DataFrame:
@@ -287,15 +290,25 @@ def state_table(report: Report, view: View) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def hyper_frame(report: Report, view: View) -> pd.DataFrame:
-    """seqlab.results.aggregate per (series without the swept setting, its value)."""
-    cache_key = ("hyper", view)
+def hyper_seeds(report: Report, view: View) -> pd.DataFrame:
+    """The seeds at the view's (task, T) to which the swept setting applies, each with its
+    series label (the label without the swept setting)."""
+    cache_key = ("hyper seeds", view)
     if cache_key not in report.cache:
         runs = report.runs
         at = runs[(runs["task"] == view.task) & (runs["length"] == view.length)].copy()
         at = at[[applies(m, view.key, v) for m, v in zip(at["model"], at[view.key], strict=True)]]
         at["series"] = at["path"].map(series_labels(at, axis=view.key))
-        report.cache[cache_key] = aggregate(at, by=["series", "model", view.key])
+        report.cache[cache_key] = at
+    return report.cache[cache_key]
+
+
+def hyper_frame(report: Report, view: View) -> pd.DataFrame:
+    """seqlab.results.aggregate per (series without the swept setting, its value)."""
+    cache_key = ("hyper", view)
+    if cache_key not in report.cache:
+        frame = aggregate(hyper_seeds(report, view), by=["series", "model", view.key])
+        report.cache[cache_key] = frame
     return report.cache[cache_key]
 
 
@@ -314,8 +327,21 @@ def hyper_table(report: Report, view: View) -> pd.DataFrame:
             row[f"{name}={format_value(r[view.key])}"] = _pm(r["final_mean"], r["final_ci"])
         best = best_row(group, criterion_mode(report, view))
         row[f"best {name}"] = "–" if best is None else format_value(best[view.key])
+        row["best single seed"] = _best_single(report, view, series, group["metric"].iloc[0])
         rows.append(row)
     return pd.DataFrame(rows).fillna("–")
+
+
+def _best_single(report: Report, view: View, series: str, metric: str) -> str:
+    """The best final metric of any one seed at any value of the swept setting, and where:
+    what Zoology's Fig. 2 plots (seqlab.results.protocols.best_over's best_single)."""
+    seeds = hyper_seeds(report, view)
+    values = seeds.loc[seeds["series"] == series, f"final.{metric}"].dropna()
+    if not len(values):
+        return "–"
+    i = values.idxmin() if criterion_mode(report, view) == "min" else values.idxmax()
+    where = f"{short(view.key)}={format_value(seeds.loc[i, view.key])}, seed {seeds.loc[i, 'seed']}"
+    return f"{format(values[i], '.4g')} ({where})"
 
 
 def criterion_mode(report: Report, view: View) -> str:

@@ -61,7 +61,10 @@ def _progress(seed: Seed, step: int) -> float:
 def _metrics(kind: TaskKind, chance_loss: float, p: float) -> dict[str, float]:
     loss = chance_loss * (1 - p) + FLOOR * p
     value = kind.chance_metric + (kind.perfect_metric - kind.chance_metric) * p
-    return {"loss": loss, kind.metric: loss if kind.metric == "mse" else value}
+    out = {"loss": loss, kind.metric: loss if kind.metric == "mse" else value}
+    if kind.metric == "score":  # parity: plain accuracy too (chance 1/2), as seqlab records it
+        out["accuracy"] = 0.5 + 0.5 * value
+    return out
 
 
 def _met(kind: TaskKind, value: float) -> bool:

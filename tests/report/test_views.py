@@ -189,7 +189,10 @@ def test_length_generalisation_marks_the_training_lengths(study):
     assert fig.layout.title.text == "parity trained at T=1..20: final score at other lengths"
     rows = table(study, View("lengths", "parity", 20)).set_index("series")
     assert rows.loc["transformer", "T=80"] == "0.36 ± 0"
-    assert list(rows.columns) == ["seeds", "T=1..20 (trained)", "T=20", "T=40", "T=80"]
+    assert list(rows.columns) == ["seeds", "T=1..20 (trained)", "T=20", "T=40", "T=80",
+                                  "Delétang score", "its max over seeds"]  # fmt: skip
+    # Delétang et al.'s score: plain accuracy averaged over the lengths above T=20 (40 and 80)
+    assert rows.loc["transformer", "Delétang score"] == f"{(0.8 + 0.68) / 2:.3f} ± 0"
 
 
 def test_hyperparameter_view_reads_best_and_sensitivity(study):
@@ -203,7 +206,12 @@ def test_hyperparameter_view_reads_best_and_sensitivity(study):
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "lr (optim.lr)"
     rows = table(study, View("hyper", "adding", 20, "cfg.optim.lr")).set_index("series")
     assert rows.loc["transformer", "best lr"] == "0.003"
-    assert list(rows.columns) == ["lr=0.001", "lr=0.003", "lr=0.01", "best lr"]
+    assert list(rows.columns) == ["lr=0.001", "lr=0.003", "lr=0.01", "best lr", "best single seed"]
+    # Zoology's number: the best final value of any one seed at any learning rate, and where
+    runs = study.runs[(study.runs["task"] == "adding") & (study.runs["model"] == "transformer")]
+    best = runs.loc[runs["final.mse"].idxmin()]
+    where = f"(lr={best['cfg.optim.lr']:g}, seed {best['seed']})"
+    assert rows.loc["transformer", "best single seed"] == f"{best['final.mse']:.4g} {where}"
 
 
 def test_tables_and_figure_texts_show_no_missing_values(demo, study):
