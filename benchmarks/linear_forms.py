@@ -21,12 +21,16 @@ family's forms (same seed, same batches, the same function).
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import jax
 import optax
 from common import (
+    RESULTS,
     fmt,
     interleaved,
     machine_info,
@@ -74,6 +78,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--budget", type=int, default=100_000, help="model.param_budget of every model")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families")
     p.add_argument("--chunk-size", type=int, default=64, help="model.chunk_size of chunked forms")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the rows of results/linear_forms.json this run does not measure (re-measure "
+        "some families or lengths; each row records the command and load it was measured at)",
+    )
     return parse_with_quick(p, QUICK)
 
 
@@ -109,10 +119,23 @@ def variant(length: int, model: str, form: str, args) -> Variant:
     )
 
 
-def family_variants(length: int, family: str, args) -> list[Variant]:
-    out = [variant(length, family, form, args) for form in MODELS.entry(family).scan_forms]
-    for v in out:
+def family_variants(length: int, family: str, args, failed: dict) -> list[Variant]:
+    """The family's forms that compile and run at `length`; a form that runs out of memory is
+    recorded in `failed` (name -> row) and left out of the timing."""
+    out = []
+    for form in MODELS.entry(family).scan_forms:
+        try:
+            v = variant(length, family, form, args)
+        except jax.errors.JaxRuntimeError as e:
+            if "RESOURCE_EXHAUSTED" not in str(e):
+                raise
+            name = f"T={length} {family} {form}"
+            failed[name] = {"length": length, "model": family, "form": form,
+                            "out_of_memory": str(e).splitlines()[0][:200]}  # fmt: skip
+            print(f"{name}: out of memory ({failed[name]['out_of_memory']})", flush=True)
+            continue
         print(f"compiled {v.name}: {v.compile_s:.1f} s, {v.params:,} parameters", flush=True)
+        out.append(v)
     return out
 
 
@@ -140,7 +163,9 @@ def summarise(variants: list[Variant], samples: dict, batch: int) -> dict:
 def table(results: dict) -> str:
     headers = ["T", "model", "form", "params", "compile s", "ms/step", "IQR/med", "tokens/s"]
     headers += ["vs lstm", "loss, 1st chunk"]
-    rows = [
+    oom = [[r["length"], r["model"], r["form"], "out of memory", *[""] * 6]
+           for r in results.values() if "out_of_memory" in r]  # fmt: skip
+    rows = oom + [
         [
             r["length"],
             r["model"],
@@ -154,6 +179,7 @@ def table(results: dict) -> str:
             fmt(r["first_chunk_loss"], ".5f"),
         ]
         for r in results.values()
+        if "out_of_memory" not in r
     ]
     return markdown_table(rows, headers)
 
@@ -163,6 +189,7 @@ def main() -> None:
     results, peer_samples = {}, {}
     name = "linear_forms_quick" if args.quick else "linear_forms"
     machine = machine_info()
+    kept = previous_rows(name) if args.update else {}
     for length in (int(t) for t in args.lengths.split(",")):
         if length <= COPY_EXTRA:
             raise SystemExit(f"every length must exceed {COPY_EXTRA} (copy adds {COPY_EXTRA})")
@@ -170,7 +197,8 @@ def main() -> None:
         # One family at a time, timed in the same interleaved rounds as the peers: at T=10,000
         # every form of every family compiled at once held more than 24 GB (killed for memory).
         for family in args.families.split(","):
-            variants = peers + family_variants(length, family, args)
+            failed = {}
+            variants = peers + family_variants(length, family, args, failed)
             samples = interleaved(
                 {v.name: v.run for v in variants},
                 args.rounds,
@@ -180,17 +208,29 @@ def main() -> None:
             for v in peers:
                 peer_samples.setdefault(v.name, []).extend(samples[v.name])
             rows = summarise(variants, samples, args.batch)
-            results.update({k: r for k, r in rows.items() if r["model"] not in PEERS})
-            results.update(summarise(peers, peer_samples, args.batch))  # every round so far
-            payload = {"args": vars(args), "machine": machine, "results": results}
+            stamp = {
+                "command": shlex.join(sys.argv),
+                "load_average": machine_info()["load_average"],
+            }
+            results.update({k: r | stamp for k, r in rows.items() if r["model"] not in PEERS})
+            peer_rows = summarise(peers, peer_samples, args.batch)  # every round so far
+            results.update({k: r | stamp for k, r in peer_rows.items()})
+            results.update({k: r | stamp for k, r in failed.items()})
+            merged = {k: r for k, r in kept.items() if k not in results} | results
+            payload = {"args": vars(args), "machine": machine, "results": merged}
             write_results(name, payload)  # after each family: a crash keeps what was measured
             print(table({k: r for k, r in rows.items()}), flush=True)
             del variants
         del peers
     print(f"\ntrain step, B={args.batch}, K={args.k} steps per call, copy, ~{args.budget:,} params")
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
-    print(table(results))
+    print(table(payload["results"]))
     print(f"\nwrote {write_results(name, payload)}")
+
+
+def previous_rows(name: str) -> dict:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text())["results"] if path.exists() else {}
 
 
 if __name__ == "__main__":
