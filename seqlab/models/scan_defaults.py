@@ -4,7 +4,8 @@ forms"). Every form computes the same function (tests/models/test_linear_recurre
 families' tests), so the choice changes speed and memory, never the model; a config that names
 a form runs that form.
 
-CPU: the fastest form of each family at T = 1,000 and 10,000 in the 2026-12-07 measurement.
+CPU: the fastest form of each family at T = 1,000 and 10,000 in the 2026-12-07 measurement
+(2-core AMD EPYC, ~100k parameters, batch 4; `seqlab bench linear`).
 GPU: not yet measured by seqlab; until benchmarks/linear_forms.py runs on one, the parallel
 forms the models were designed for there (Mamba-2's SSD, associative scans elsewhere).
 """
@@ -12,14 +13,14 @@ forms the models were designed for there (Mamba-2's SSD, associative scans elsew
 from __future__ import annotations
 
 AUTO = "auto"
-CPU = {
-    "lru": "scan",
+CPU = {  # fastest at T = 1,000 and 10,000 (where the two differ, the note says which)
+    "lru": "chunked",
     "mingru": "scan",
-    "minlstm": "scan",
-    "hawk": "scan",
-    "s5": "scan",
+    "minlstm": "scan",  # associative 4% faster at 1,000, 3.4x slower at 10,000
+    "hawk": "chunked",  # 20% faster at 1,000; associative 6% faster at 10,000
+    "s5": "associative",
     "mamba": "scan",
-    "mamba2": "scan",
+    "mamba2": "ssd",  # 3.6x its scan at 1,000
 }
 GPU = {
     "lru": "associative",
