@@ -16,7 +16,7 @@ AUTO = "auto"
 CPU = {  # fastest at T = 1,000 and 10,000 (where the two differ, the note says which)
     "lru": "chunked",
     "mingru": "scan",
-    "minlstm": "scan",  # associative 4% faster at 1,000, 3.4x slower at 10,000
+    "minlstm": "scan",  # associative 4% faster at 1,000, 3.3x slower at 10,000
     "hawk": "chunked",  # 20% faster at 1,000; associative 6% faster at 10,000
     "s5": "associative",
     "mamba": "scan",
