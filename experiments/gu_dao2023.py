@@ -19,13 +19,12 @@ positions (MHA-RoPE) is exact at the training length and falls off beyond about 
 
 Reduced scale, for the 2-core CPU (about 15 minutes with --jobs 2 for the models run so far):
 selective copying at length 128 (+16 recall steps), 16 tokens, vocabulary 16; induction heads
-trained at length 64 and
-tested at 128..4,096 (64x; the Transformer to 1,024); 2 seeds; batch 64 at lr 1e-3 with
-global-norm clipping 1 (theirs for selective copying: 400,000 steps at 1e-4); every model 2
-layers of width 64 (the Transformer: 2 heads, rotary positions, feed-forward 4x). Selective
-copying stops when solved (accuracy >= 0.99 on held-out batches) within 1,500 steps; induction
-heads trains every model for 1,000 steps, so that extrapolation is compared after equal
-training.
+trained at length 64 and tested at 128..4,096 (64x; the Transformer to 1,024); 2 seeds; batch 64
+at lr 1e-3 with global-norm clipping 1 (theirs for selective copying: 400,000 steps at 1e-4);
+every model 2 layers of width 64 (the Transformer: 2 heads, rotary positions, feed-forward 4x).
+Selective copying stops when solved (accuracy >= 0.99 on held-out batches) within 1,500 steps;
+induction heads trains every model for 1,000 steps, so that extrapolation is compared after
+equal training.
 """
 
 from seqlab.sweep import product
