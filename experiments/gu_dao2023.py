@@ -17,7 +17,7 @@ and Mamba-2 are the selective ones; Hawk's RG-LRU gates its decay by the input. 
 heads Mamba keeps 100% up to 2^20 = 4,000x its training length, where attention with rotary
 positions (MHA-RoPE) is exact at the training length and falls off beyond about twice it.
 
-Reduced scale, for the 2-core CPU (about 15 minutes with --jobs 2 for the models run so far):
+Reduced scale, for the 2-core CPU (about 45 minutes with --jobs 2, most of it Mamba's):
 selective copying at length 128 (+16 recall steps), 16 tokens, vocabulary 16; induction heads
 trained at length 64 and tested at 128..4,096 (64x; the Transformer to 1,024); 2 seeds; batch 64
 at lr 1e-3 with global-norm clipping 1 (theirs for selective copying: 400,000 steps at 1e-4);
@@ -29,9 +29,8 @@ equal training.
 
 from seqlab.sweep import product
 
-# Run so far: the selective Mamba and the time-invariant LRU (the CPU time of the session that
-# ran it). Mamba-2, Hawk and S5 (PER_MODEL has them) join by adding them here: the same command
-# trains only the new programs.
+# The selective Mamba and the time-invariant LRU, sized to the 2-core CPU. Mamba-2, Hawk and S5
+# (PER_MODEL has them) join by adding them here: the same command trains only the new programs.
 MODELS = ["mamba", "lru"]
 SHAPE = {"model.size": "", "model.hidden": 64, "model.layers": 2}
 PER_MODEL = {
