@@ -13,14 +13,14 @@ forms the models were designed for there (Mamba-2's SSD, associative scans elsew
 from __future__ import annotations
 
 AUTO = "auto"
-CPU = {  # fastest at T = 1,000 and 10,000 (where the two differ, the note says which)
-    "lru": "chunked",
+CPU = {  # the fastest at both T = 1,000 and 10,000
+    "lru": "chunked",  # associative within 4%
     "mingru": "scan",
-    "minlstm": "scan",  # associative 4% faster at 1,000, 3.3x slower at 10,000
-    "hawk": "chunked",  # 20% faster at 1,000; associative 6% faster at 10,000
+    "minlstm": "scan",
+    "hawk": "associative",
     "s5": "associative",
     "mamba": "scan",
-    "mamba2": "ssd",  # 3.6x its scan at 1,000
+    "mamba2": "ssd",  # 3.6x its scan at 1,000, 2.9x at 10,000; its chunked form OOMs at 10,000
 }
 GPU = {
     "lru": "associative",
