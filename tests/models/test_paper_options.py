@@ -16,6 +16,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 from flax import nnx
@@ -457,10 +458,16 @@ def test_options_are_refused_where_they_do_not_apply(overrides, message):
     ids=str,
 )
 def test_paper_configs_validate(overrides):
+    """The paper's options pass validation and reach the model built: its learned initial
+    carry adds parameters to the same model without it."""
     cfg = base_config()
     cfg.task.name = "adding"  # scored at the last step: the bidirectional models apply
     cfg.model.update(overrides)
     validate(cfg)
+    spec = task("adding", cfg.task.length).spec
+    without = ml_collections.ConfigDict(cfg.model.to_dict())
+    without.learn_initial_state = False
+    assert count_params(cfg.model, spec) > count_params(without, spec)
 
 
 def authors_lstm_count(n_input: int, n_hidden: int, n_output: int) -> int:
