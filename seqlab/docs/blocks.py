@@ -16,7 +16,14 @@ from seqlab.docs import figures, papers
 from seqlab.docs.deletang import BLOCKS as DELETANG_BLOCKS
 from seqlab.docs.gu_dao import BLOCKS as GU_DAO_BLOCKS
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import count, md_table, mean_ci_cell, provenance
+from seqlab.docs.tables import (
+    count,
+    md_table,
+    mean_ci_cell,
+    provenance,
+    solved_cell,
+    sweep_provenance,
+)
 
 # -- Arjovsky, Shah & Bengio 2016 -------------------------------------------------------------
 
@@ -262,14 +269,6 @@ def _zoo(studies: Studies, study: str):
     return seeds
 
 
-def _solved_cell(group) -> str:
-    solved = group[group["solved"].astype(bool)]["solved_sequences"]
-    head = f"{len(solved)}/{len(group)}"
-    if len(solved):
-        return f"{head} · {count(solved.median())}"
-    return f"{head} · > {count(group['budget_sequences'].max())}"
-
-
 def zoo_table(studies: Studies, study: str) -> str:
     """Per model (width built) and T: seeds solved, the median training sequences to solve
     (or the budget none solved within), and the final held-out metric."""
@@ -283,7 +282,7 @@ def zoo_table(studies: Studies, study: str) -> str:
     for label, group in seeds.groupby("label", sort=True):
         by_t = {t: g for t, g in group.groupby("length")}
         row = [label, count(group["params"].mean()), _state(group)]
-        row += [_solved_cell(by_t[t]) if t in by_t else "–" for t in lengths]
+        row += [solved_cell(by_t[t]) if t in by_t else "–" for t in lengths]
         row += [
             mean_ci_cell(by_t[t][f"final.{metric}"], ".3g") if t in by_t else "–" for t in lengths
         ]
@@ -309,12 +308,6 @@ def zoo_figure(studies: Studies, study: str, task: str) -> str:
         lambda: figures.sequences_to_solve(
             seeds, f"{task}: training sequences to solve (~20k parameters, 3 seeds)"
         ),
-    )
-
-
-def zoo_provenance(studies: Studies, study: str) -> str:
-    return provenance(
-        studies, study, f"seqlab sweep experiments/{study}.py --workdir runs/{study} --jobs 2"
     )
 
 
@@ -380,10 +373,10 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     "hochreiter1997.table": hochreiter_table,
     "hochreiter1997.figure": hochreiter_figure,
     "hochreiter1997.errors": hochreiter_errors_table,
-    "zoo_copy.provenance": lambda s: zoo_provenance(s, "zoo_copy"),
+    "zoo_copy.provenance": lambda s: sweep_provenance(s, "zoo_copy"),
     "zoo_copy.table": lambda s: zoo_table(s, "zoo_copy"),
     "zoo_copy.figure": lambda s: zoo_figure(s, "zoo_copy", "copy"),
-    "zoo_adding.provenance": lambda s: zoo_provenance(s, "zoo_adding"),
+    "zoo_adding.provenance": lambda s: sweep_provenance(s, "zoo_adding"),
     "zoo_adding.table": lambda s: zoo_table(s, "zoo_adding"),
     "zoo_adding.figure": lambda s: zoo_figure(s, "zoo_adding", "adding"),
     "rnn_adding_anomaly.table": rnn_adding_table,

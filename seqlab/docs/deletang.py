@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import figures, papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import count, md_table, mean_ci_cell, provenance
+from seqlab.docs.tables import count, md_table, mean_ci_cell, sweep_provenance
+from seqlab.results.aggregate import eval_lengths
 from seqlab.results.protocols import deletang_lengths, deletang_score, lengths_text
 
 if TYPE_CHECKING:
@@ -19,10 +20,6 @@ STUDY = "deletang2023"
 PARITY_STUDY = "grazzi2024"
 TASKS = tuple(papers.DELETANG_2023_TABLE_2)
 PAPER_MODELS = ("rnn", "lstm", "transformer")
-
-
-def _command(study: str) -> str:
-    return f"seqlab sweep experiments/{study}.py --workdir runs/{study} --jobs 2"
 
 
 def _seeds(studies: Studies, study: str = STUDY) -> pd.DataFrame:
@@ -117,11 +114,7 @@ def lengths_figure(studies: Studies) -> str:
 def _draw_lengths(seeds: pd.DataFrame):
     plt = figures.pyplot()
     fig, axes = plt.subplots(1, len(TASKS), figsize=(4 * len(TASKS), 3.4), sharey=True)
-    columns = sorted(
-        (int(c[len("final@") :].split(".")[0]), c)
-        for c in seeds.columns
-        if c.startswith("final@") and c.endswith(".accuracy")
-    )
+    columns = [(n, f"final@{n}.accuracy") for n in eval_lengths(seeds, "accuracy")]
     palette = figures.colours(PAPER_MODELS)
     for ax, task in zip(axes, TASKS, strict=True):
         for model in PAPER_MODELS:
@@ -149,7 +142,7 @@ def _draw_lengths(seeds: pd.DataFrame):
 BLOCKS = {
     f"{STUDY}.table": paper_table,
     f"{STUDY}.figure": lengths_figure,
-    f"{STUDY}.provenance": lambda s: provenance(s, STUDY, _command(STUDY)),
+    f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
     f"{PARITY_STUDY}.table": parity_zoo_table,
-    f"{PARITY_STUDY}.provenance": lambda s: provenance(s, PARITY_STUDY, _command(PARITY_STUDY)),
+    f"{PARITY_STUDY}.provenance": lambda s: sweep_provenance(s, PARITY_STUDY),
 }

@@ -8,26 +8,18 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import count, md_table, mean_ci_cell, provenance
+from seqlab.docs.tables import count, md_table, mean_ci_cell, solved_cell, sweep_provenance
+from seqlab.results.aggregate import eval_lengths
 
 if TYPE_CHECKING:
     import pandas as pd
 
 STUDY = "gu_dao2023"
-COMMAND = f"seqlab sweep experiments/{STUDY}.py --workdir runs/{STUDY} --jobs 2"
 
 
 def _task(studies: Studies, task: str) -> pd.DataFrame:
     seeds = studies.seeds(STUDY)
     return seeds[seeds["task"] == task]
-
-
-def _solved(group: pd.DataFrame) -> str:
-    solved = group[group["solved"].astype(bool)]["solved_sequences"]
-    head = f"{len(solved)}/{len(group)}"
-    if len(solved):
-        return f"{head} · {count(solved.median())}"
-    return f"{head} · > {count(group['budget_sequences'].max())}"
 
 
 def copying_table(studies: Studies) -> str:
@@ -43,7 +35,7 @@ def copying_table(studies: Studies) -> str:
                 f"{model} ({int(group['built.hidden'].iloc[0])})",
                 count(group["params"].mean()),
                 count(group["state_size"].iloc[0]),
-                _solved(group),
+                solved_cell(group),
                 mean_ci_cell(group["final.accuracy"], ".3f"),
                 papers.GU_DAO_2023_TABLE_1.get(model, "–"),
             ]
@@ -59,11 +51,7 @@ def induction_table(studies: Studies) -> str:
     """Per model: held-out accuracy at the training length and at each longer test length
     (mean ± CI over seeds), and the paper's outcome."""
     seeds = _task(studies, "induction_heads")
-    lengths = sorted(
-        int(c[len("final@") :].split(".")[0])
-        for c in seeds.columns
-        if c.startswith("final@") and c.endswith(".accuracy") and seeds[c].notna().any()
-    )
+    lengths = eval_lengths(seeds, "accuracy")
     trained = int(seeds["length"].iloc[0]) if len(seeds) else 0
     header = ["model (width)", f"T={trained} (trained)", *(f"{n}" for n in lengths), "paper"]
     rows = []
@@ -82,5 +70,5 @@ def induction_table(studies: Studies) -> str:
 BLOCKS = {
     f"{STUDY}.copying": copying_table,
     f"{STUDY}.induction": induction_table,
-    f"{STUDY}.provenance": lambda s: provenance(s, STUDY, COMMAND),
+    f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
 }

@@ -26,6 +26,22 @@ def count(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def solved_cell(group) -> str:
+    """ "solved seeds/seeds · median training sequences to solve", or the budget none solved
+    within ("> N")."""
+    solved = group[group["solved"].astype(bool)]["solved_sequences"]
+    head = f"{len(solved)}/{len(group)}"
+    if len(solved):
+        return f"{head} · {count(solved.median())}"
+    return f"{head} · > {count(group['budget_sequences'].max())}"
+
+
+def sweep_provenance(studies: Studies, study: str) -> str:
+    """`provenance` of a study run by its sweep file, two programs at a time."""
+    command = f"seqlab sweep experiments/{study}.py --workdir runs/{study} --jobs 2"
+    return provenance(studies, study, command)
+
+
 def provenance(studies: Studies, study: str, command: str) -> str:
     meta = studies.meta(study)
     seeds = studies.seeds(study)
