@@ -335,11 +335,13 @@ def hyper_table(report: Report, view: View) -> pd.DataFrame:
 def _best_single(report: Report, view: View, series: str, metric: str) -> str:
     """The best final metric of any one seed at any value of the swept setting, and where:
     what Zoology's Fig. 2 plots (seqlab.results.protocols.best_over's best_single)."""
+    from seqlab.results.protocols import pick_best
+
     seeds = hyper_seeds(report, view)
-    values = seeds.loc[seeds["series"] == series, f"final.{metric}"].dropna()
-    if not len(values):
+    values = seeds.loc[seeds["series"] == series, f"final.{metric}"]
+    i = pick_best(values, criterion_mode(report, view))
+    if i is None:
         return "–"
-    i = values.idxmin() if criterion_mode(report, view) == "min" else values.idxmax()
     where = f"{short(view.key)}={format_value(seeds.loc[i, view.key])}, seed {seeds.loc[i, 'seed']}"
     return f"{format(values[i], '.4g')} ({where})"
 
