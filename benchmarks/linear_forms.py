@@ -218,14 +218,14 @@ def main() -> None:
             results.update({k: r | stamp for k, r in failed.items()})
             merged = {k: r for k, r in kept.items() if k not in results} | results
             payload = {"args": vars(args), "machine": machine, "results": merged}
-            write_results(name, payload)  # after each family: a crash keeps what was measured
-            print(table({k: r for k, r in rows.items()}), flush=True)
+            path = write_results(name, payload)  # after each family: a crash keeps the rest
+            print(table(rows), flush=True)
             del variants
         del peers
     print(f"\ntrain step, B={args.batch}, K={args.k} steps per call, copy, ~{args.budget:,} params")
     print(f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average']}\n")
     print(table(payload["results"]))
-    print(f"\nwrote {write_results(name, payload)}")
+    print(f"\nwrote {path}")
 
 
 def previous_rows(name: str) -> dict:
