@@ -31,6 +31,7 @@ GPU = {
     "mamba": "associative",
     "mamba2": "ssd",
 }
+FAMILIES = frozenset(CPU)  # the models with more than one form (tests check the registry)
 DEFAULTS = {"cpu": CPU, "gpu": GPU, "cuda": GPU, "rocm": GPU, "tpu": GPU}
 
 

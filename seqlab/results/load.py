@@ -79,10 +79,10 @@ def _one_form_canonical(model: dict) -> dict:
     """model.scan_form=auto is "scan" for a model with no other form (every model but the
     linear recurrences of seqlab.models.scan_defaults): runs written while the default was
     "scan" keep their identity."""
-    from seqlab.models.scan_defaults import CPU
+    from seqlab.models.scan_defaults import FAMILIES
     from seqlab.registry import split_name
 
-    if model.get("scan_form") != "auto" or split_name(str(model.get("name")))[0] in CPU:
+    if model.get("scan_form") != "auto" or split_name(str(model.get("name")))[0] in FAMILIES:
         return model
     return {**model, "scan_form": "scan"}
 

@@ -18,6 +18,7 @@ from tests.conftest import small_config
 
 def test_the_tables_cover_exactly_the_families_with_several_forms():
     multi = {n for n in MODELS.names() if len(MODELS.entry(n).scan_forms) > 1}
+    assert multi == scan_defaults.FAMILIES
     for table in (scan_defaults.CPU, scan_defaults.GPU):
         assert set(table) == multi
         for family, form in table.items():
