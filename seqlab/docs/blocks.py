@@ -24,6 +24,7 @@ from seqlab.docs.tables import (
     solved_cell,
     sweep_provenance,
 )
+from seqlab.docs.zoology import BLOCKS as ZOOLOGY_BLOCKS
 
 # -- Arjovsky, Shah & Bengio 2016 -------------------------------------------------------------
 
@@ -388,4 +389,5 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     ),
     **DELETANG_BLOCKS,
     **GU_DAO_BLOCKS,
+    **ZOOLOGY_BLOCKS,
 }

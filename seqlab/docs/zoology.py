@@ -1,0 +1,151 @@
+"""The blocks of REPRODUCTIONS.md's Zoology section (experiments/zoology2023.py): MQAR accuracy
+against model width, each point the best over the learning-rate grid as their Fig. 2 plots it
+(beside the mean ± CI over seeds at the best learning rate), and the attention diagnosis runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seqlab.docs import figures, papers
+from seqlab.docs.studies import Studies
+from seqlab.docs.tables import md_table, mean_ci_cell, solved_cell, sweep_provenance
+from seqlab.results.protocols import best_over
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STUDY = "zoology2023"
+ATTENTION = "transformer"
+
+
+def _seeds(studies: Studies) -> pd.DataFrame:
+    seeds = studies.seeds(STUDY).copy()
+    seeds["width"] = seeds["built.hidden"].astype(int)
+    seeds["lr"] = seeds["cfg.optim.lr"].astype(float)
+    return seeds
+
+
+def _grid(seeds: pd.DataFrame) -> pd.DataFrame:
+    """The grid's runs: every model at the study's common budget with learned positions (the
+    diagnosis runs differ in one of the two)."""
+    steps = seeds["cfg.train.steps"].mode().iloc[0]
+    same = (seeds["cfg.train.steps"] == steps) & (seeds["cfg.model.positions"] == "learned")
+    return seeds[same]
+
+
+def _budget(seeds: pd.DataFrame) -> str:
+    steps = int(seeds["cfg.train.steps"].max()) if len(seeds) else 0
+    batch = int(seeds["cfg.train.batch_size"].max()) if len(seeds) else 0
+    return f"at most {steps:,} steps of batch {batch} ({steps * batch:,} sequences)"
+
+
+def width_table(studies: Studies) -> str:
+    """Per model and width: Zoology's number (the best final accuracy of any seed at any
+    learning rate), where it was reached, and the mean ± CI over seeds at the best learning
+    rate with its seeds solved."""
+    grid = _grid(_seeds(studies))
+    best = best_over(grid, "optim.lr", metric="accuracy", by=["model", "width"])
+    header = ["model", "width", "best over the grid (Zoology's number)", "where"]
+    header += ["best lr: mean ± CI", "solved · sequences", "paper (Fig. 2)"]
+    rows = []
+    for _, row in best.iterrows():
+        at_best = grid[
+            (grid["model"] == row["model"])
+            & (grid["width"] == row["width"])
+            & (grid["lr"] == float(row["cfg.optim.lr"]))
+        ]
+        rows.append(
+            [
+                row["model"],
+                str(int(row["width"])),
+                f"{row['best_single']:.3f}",
+                row["best_single_at"],
+                mean_ci_cell(at_best["final.accuracy"], ".3f"),
+                solved_cell(at_best),
+                papers.ZOOLOGY_2023_FIGURE_2.get(row["model"], "– (not in Fig. 2)"),
+            ]
+        )
+    return md_table(header, rows) + (
+        f"\n\n*seqlab: MQAR (64, 4), vocabulary 512, {_budget(grid)}, learning rates "
+        f"{_lr_text(grid)}, {grid['seed'].nunique()} seeds each. Paper: "
+        f"{papers.ZOOLOGY_2023_SOURCE}.*"
+    )
+
+
+def _lr_text(seeds: pd.DataFrame) -> str:
+    return ", ".join(f"{lr:.2g}" for lr in sorted(seeds["lr"].unique()))
+
+
+def width_figure(studies: Studies) -> str:
+    grid = _grid(_seeds(studies))
+    return studies.figure(f"{STUDY}_widths", lambda: _draw_widths(grid))
+
+
+def _draw_widths(grid: pd.DataFrame):
+    plt = figures.pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    best = best_over(grid, "optim.lr", metric="accuracy", by=["model", "width"])
+    models = list(dict.fromkeys(best["model"]))
+    palette = figures.colours(models)
+    for model in models:
+        points = best[best["model"] == model].sort_values("width")
+        ax.plot(
+            points["width"],
+            points["best_single"],
+            marker="o",
+            color=palette[model],
+            label="attention (Zoology's block)" if model == ATTENTION else model,
+        )
+    widths = sorted(best["width"].unique())
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(widths, [str(int(w)) for w in widths])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("model width")
+    ax.set_ylabel("MQAR accuracy (best over lr, seeds)")
+    ax.set_title("MQAR (64, 4): accuracy against width", fontsize=10)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def diagnosis_table(studies: Studies) -> str:
+    """Attention at the diagnosis runs' width and learning rate: the grid's own run beside the
+    same run trained longer and with rotary positions."""
+    seeds = _seeds(studies)
+    attention = seeds[seeds["model"] == ATTENTION]
+    variants = attention[
+        (attention["cfg.model.positions"] != "learned")
+        | (attention["cfg.train.steps"] != seeds["cfg.train.steps"].mode().iloc[0])
+    ]
+    if variants.empty:
+        return "*No diagnosis runs in the study yet.*"
+    width, lr = variants["width"].iloc[0], variants["lr"].iloc[0]
+    same = attention[(attention["width"] == width) & (attention["lr"] == lr)]
+    header = ["positions", "steps", "seeds", "final accuracy", "best accuracy"]
+    header += ["solved · sequences"]
+    rows = []
+    keys = ["cfg.model.positions", "cfg.train.steps"]
+    for (positions, steps), group in same.groupby(keys, sort=True):
+        rows.append(
+            [
+                str(positions),
+                f"{int(steps):,}",
+                str(len(group)),
+                mean_ci_cell(group["final.accuracy"], ".3f"),
+                mean_ci_cell(group["best.accuracy"], ".3f"),
+                solved_cell(group),
+            ]
+        )
+    return md_table(header, rows) + (
+        f"\n\n*Attention (Zoology's block, one head) at width {int(width)} and lr {lr:.2g}, "
+        f"batch {int(same['cfg.train.batch_size'].iloc[0])}, cosine schedule over each run's "
+        "steps.*"
+    )
+
+
+BLOCKS = {
+    f"{STUDY}.table": width_table,
+    f"{STUDY}.figure": width_figure,
+    f"{STUDY}.diagnosis": diagnosis_table,
+    f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
+}
