@@ -43,9 +43,8 @@ ATTENTION = {
     "model.heads": 1,
     "model.positions": "learned",
 }
-BLOCKS = ["xlstm[1:1]", "mlstm", "slstm", "hawk"]  # two heads each
+BLOCKS = ["xlstm[1:1]", "mlstm", "slstm"]  # two heads each
 CELLS = ["lstm", "gru"]
-LINEAR_CELLS = ["lru"]
 PROTOCOL = {
     "config": "configs/mqar.py:paper",
     "task.length": 64,
@@ -66,11 +65,14 @@ PROTOCOL = {
 
 
 def models():
-    """The slowest first, so that no long program is left alone at the end of the sweep."""
+    """The issue's models, the slowest first (no long program left alone at the end of the
+    sweep), then the linear recurrences."""
     out = [dict(ATTENTION)]
     out += [{"model.name": m, "model.heads": 2} for m in BLOCKS]
-    out += [{"model.name": m, "model.residual": True, "model.norm": "layer"} for m in LINEAR_CELLS]
-    return out + [{"model.name": m} for m in CELLS]
+    out += [{"model.name": m} for m in CELLS]
+    # the linear recurrences after the issue's models: Hawk's blocks, the LRU's residual layers
+    out.append({"model.name": "hawk", "model.heads": 2})
+    return [*out, {"model.name": "lru", "model.residual": True, "model.norm": "layer"}]
 
 
 def diagnosis():

@@ -42,7 +42,7 @@ def copying_table(studies: Studies) -> str:
         )
     length = int(seeds["length"].iloc[0]) if len(seeds) else "?"
     return md_table(header, rows) + (
-        f"\n\n*seqlab: length {length}, {len(seeds)} seeds; paper: "
+        f"\n\n*seqlab: length {length}, {seeds['seed'].nunique()} seeds a model; paper: "
         f"{papers.GU_DAO_2023_TABLE_1_SOURCE}.*"
     )
 
