@@ -12,7 +12,19 @@ from seqlab.results.export import export
 from tests.results import test_protocols as runs
 
 
-def _run(root, name, model, width, lr, finals, *, steps=3000, positions="learned", solved=()):
+def _run(
+    root,
+    name,
+    model,
+    width,
+    lr,
+    finals,
+    *,
+    steps=3000,
+    positions="learned",
+    solved=(),
+    status="completed",
+):
     seeds = [
         runs.seed(i, {"accuracy": f, "loss": 1 - f}, solved_at=100 if i in solved else None)
         for i, f in enumerate(finals)
@@ -22,6 +34,7 @@ def _run(root, name, model, width, lr, finals, *, steps=3000, positions="learned
     run = runs.write_run(root, name, seeds, task="mqar", length=64, model=model, cfg=cfg)
     summary = json.loads((run / "summary.json").read_text())
     summary["size"] = {"hidden": width, "layers": 2, "embed_dim": 0}
+    summary["status"] = status
     (run / "summary.json").write_text(json.dumps(summary))
 
 
@@ -34,6 +47,8 @@ def studies(tmp_path, monkeypatch):
     _run(root, "att64_b", "transformer", 64, 1e-2, (0.95, 0.05))
     _run(root, "att128", "transformer", 128, 1e-3, (1.0, 0.995), solved=(0, 1))
     _run(root, "mlstm64", "mlstm", 64, 1e-3, (0.99, 0.97), solved=(0,))
+    # a program the sweep had not finished when exported: its last evaluation is no result
+    _run(root, "gru64", "gru", 64, 1e-3, (0.5, 0.5), status="running")
     # diagnosis: the grid's attention run at lr 1e-3, trained longer and with rotary positions
     _run(root, "att64_long", "transformer", 64, 1e-3, (1.0,), steps=12_500, solved=(0,))
     _run(root, "att64_rot", "transformer", 64, 1e-3, (0.25,), positions="rotary")
@@ -55,6 +70,7 @@ def test_width_table_best_single_beside_the_best_mean(studies):
     assert papers.ZOOLOGY_2023_FIGURE_2["transformer"] in att64
     assert "| 2/2 · " in _line(table, "| transformer | 128 |")
     assert "not in Fig. 2" in _line(table, "| mlstm | 64 |")
+    assert "| gru |" not in table
     # the diagnosis runs are not grid points: a 1.0 at 12,500 steps is not attention's number
     assert "12,500" not in table and "at most 3,000 steps of batch 64" in table
 

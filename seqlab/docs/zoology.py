@@ -19,7 +19,10 @@ ATTENTION = "transformer"
 
 
 def _seeds(studies: Studies) -> pd.DataFrame:
-    seeds = studies.seeds(STUDY).copy()
+    """The seeds of the study's finished programs (a sweep exported while it runs also holds
+    programs stopped part-way: their last evaluation is not a result)."""
+    seeds = studies.seeds(STUDY)
+    seeds = seeds[seeds["run_status"] == "completed"].copy()
     seeds["width"] = seeds["built.hidden"].astype(int)
     seeds["lr"] = seeds["cfg.optim.lr"].astype(float)
     return seeds
