@@ -1,0 +1,68 @@
+"""The xLSTM paper (Beck et al. 2024, "xLSTM: Extended Long Short-Term Memory", NeurIPS),
+formal languages (Sec. 4.1, Fig. 4; App. B.1.1), the regular tasks, at a reduced, stated scale:
+does the sLSTM give xLSTM the state tracking that the mLSTM alone lacks?
+
+    seqlab sweep experiments/beck2024.py --workdir runs/beck2024 --jobs 2
+    seqlab export runs/beck2024 -o experiments/results/beck2024.json
+
+Their protocol, from NX-AI/xlstm (experiments/parity_xlstm01.yaml, parity_xlstm10.yaml,
+parity_xlstm11.yaml; experiments/main.py, lr_scheduler.py; experiments/data/formal_language/
+tasks/parity.py and formal_language_dataset.py):
+- models: 2 blocks of width 64, one head in every mLSTM and sLSTM; xLSTM[0:1] is two sLSTM
+  blocks (`slstm_at: [0, 1]`), xLSTM[1:0] two mLSTM blocks, xLSTM[1:1] an mLSTM then an sLSTM
+  block (`slstm_at: [1]`, seqlab's order for xlstm[1:1]); the blocks' own factors (mLSTM
+  up-projection 2, sLSTM feed-forward 1.3, causal convolution 4) are seqlab's defaults;
+- data: bit strings with 2..39 bits (their sequence sizes 3..40 count the label's step), the
+  parity read at the last bit (their target, shifted by one step); validated on 39..255 bits;
+- training: AdamW at 1e-3 with weight decay 0.1, batch 256, 2,000 linear warm-up steps, then a
+  cosine to 1e-3 of the peak at step 20,000; mixed precision (bfloat16) on a GPU;
+- the reported number (Fig. 4): accuracy rescaled so that chance is 0 and perfect 1 (seqlab's
+  `score`), on the validation lengths.
+
+Here: their three xLSTM variants and the LSTM (2 layers of 64; NX-AI publishes no LSTM config)
+on the four regular tasks of seqlab's formal-language suite (Delétang et al.'s definitions,
+which the xLSTM paper takes), 2 seeds. Deviations, stated in REPRODUCTIONS.md: 5,000 steps with
+500 warm-up steps (a quarter of theirs, the schedule's shape kept); float32; weight decay on
+every parameter (theirs spares biases and norms); the validation lengths 40, 64, 96, 128, 160,
+192, 224, 255 (8 lengths, 512 sequences each), not uniform in 39..255; NX-AI publishes configs
+for parity only, so the other three tasks use parity's. Not run yet: estimated at about two
+hours of the 2-core CPU with --jobs 2.
+"""
+
+from seqlab.sweep import product
+
+TASKS = ["parity", "even_pairs", "modular_arithmetic", "cycle_navigation"]
+TEST_LENGTHS = (40, 64, 96, 128, 160, 192, 224, 255)
+XLSTM = {"model.hidden": 64, "model.layers": 2, "model.heads": 1}
+MODELS = [  # the slowest first
+    {"model.name": "xlstm[1:1]", **XLSTM},
+    {"model.name": "xlstm[1:0]", **XLSTM},
+    {"model.name": "xlstm[0:1]", **XLSTM},
+    {"model.name": "lstm", "model.hidden": 64, "model.layers": 2},
+]
+PROTOCOL = {
+    "task.length": 39,
+    "task.min_length": 2,
+    "model.size": "",
+    "train.steps": 5000,
+    "train.batch_size": 256,
+    "train.chunk": 100,
+    "optim.name": "adamw",
+    "optim.lr": 1e-3,
+    "optim.weight_decay": 0.1,
+    "optim.schedule": "cosine",
+    "optim.warmup_steps": 500,
+    "optim.final_lr_fraction": 1e-3,
+    "optim.clip_norm": 0.0,  # experiments/main.py does not clip
+    "eval.every": 1000,
+    "eval.batches": 2,
+    "eval.batch_size": 256,
+    "eval.lengths": [TEST_LENGTHS],
+    "checkpoint.every": 1000,
+    "train.seed": [0, 1],
+}
+
+
+def sweep():
+    tasks = {"config": [f"configs/formal.py:{t}" for t in TASKS]}
+    return product(tasks, MODELS, PROTOCOL)
