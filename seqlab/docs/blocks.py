@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Callable
 
 from seqlab.docs import figures, papers
+from seqlab.docs.beck import BLOCKS as BECK_BLOCKS
 from seqlab.docs.deletang import BLOCKS as DELETANG_BLOCKS
 from seqlab.docs.gu_dao import BLOCKS as GU_DAO_BLOCKS
 from seqlab.docs.studies import Studies
@@ -390,4 +391,5 @@ BLOCKS: dict[str, Callable[[Studies], str]] = {
     **DELETANG_BLOCKS,
     **GU_DAO_BLOCKS,
     **ZOOLOGY_BLOCKS,
+    **BECK_BLOCKS,
 }

@@ -99,3 +99,14 @@ ZOOLOGY_2023_SOURCE = "Arora et al. 2023 (Zoology), Fig. 2; our reading of the f
 ZOOLOGY_2023_FIGURE_2 = {
     "transformer": "attention: near 1.0 at every width (64..512) and length",
 }
+
+# Beck et al. 2024 (xLSTM), Fig. 4: formal languages, rescaled accuracy of 2-block models on
+# validation lengths 40..256 after training on lengths up to 40. The outcome per (task, model)
+# in words, our reading of the figure, transcribed without a copy of the paper at hand: check
+# against the figure before quoting.
+BECK_2024_SOURCE = "Beck et al. 2024 (xLSTM), Fig. 4; our reading of the figure, in words"
+BECK_2024_FIGURE_4 = {
+    ("parity", "xlstm[0:1]"): "solves (sLSTM blocks track the state)",
+    ("parity", "xlstm[1:1]"): "solves (its sLSTM block tracks the state)",
+    ("parity", "xlstm[1:0]"): "fails (mLSTM only: no state tracking)",
+}

@@ -55,12 +55,12 @@ SEED_FIELDS = ("cfg.train.seed", "cfg.train.seeds")
 # ---- Delétang et al.'s score ----------------------------------------------------------------
 
 
-def _beyond(df: pd.DataFrame) -> list[tuple[int, str]]:
-    """(L, column) of every final@<L>.accuracy column of `df`."""
+def length_columns(df: pd.DataFrame, metric: str = DELETANG_METRIC) -> list[tuple[int, str]]:
+    """(L, column) of every final@<L>.<metric> column of `df`, by L."""
     out = []
     for c in df.columns:
-        if c.startswith("final@") and c.endswith(f".{DELETANG_METRIC}"):
-            length = c[len("final@") : -len(DELETANG_METRIC) - 1]
+        if c.startswith("final@") and c.endswith(f".{metric}"):
+            length = c[len("final@") : -len(metric) - 1]
             if length.isdigit():
                 out.append((int(length), c))
     return sorted(out)
@@ -72,7 +72,7 @@ def deletang_score(df: pd.DataFrame) -> pd.Series:
     import numpy as np
     import pandas as pd
 
-    columns = _beyond(df)
+    columns = length_columns(df)
     if not columns or not len(df):
         return pd.Series(math.nan, index=df.index, name="deletang_score", dtype=float)
     trained = pd.to_numeric(df["length"], errors="coerce").to_numpy(dtype=float)
@@ -92,7 +92,7 @@ def deletang_lengths(df: pd.DataFrame) -> list[int]:
     if not len(df):
         return []
     trained = pd.to_numeric(df["length"], errors="coerce")
-    return [n for n, c in _beyond(df) if (df[c].notna() & (n > trained)).any()]
+    return [n for n, c in length_columns(df) if (df[c].notna() & (n > trained)).any()]
 
 
 def lengths_text(lengths: list[int]) -> str:

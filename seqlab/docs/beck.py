@@ -1,0 +1,69 @@
+"""The blocks of REPRODUCTIONS.md's xLSTM formal-language section (experiments/beck2024.py):
+the xLSTM variants and the LSTM on the regular tasks, scored as the xLSTM paper's Fig. 4 scores
+(accuracy rescaled so that chance is 0, on lengths beyond the training range), beside the
+paper's outcome."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seqlab.docs import papers
+from seqlab.docs.studies import Studies
+from seqlab.docs.tables import md_table, mean_ci_cell, sweep_provenance
+from seqlab.results.protocols import length_columns, lengths_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STUDY = "beck2024"
+METRIC = "score"
+
+
+def _beyond_columns(seeds: pd.DataFrame) -> tuple[list[int], list[str]]:
+    """The evaluated lengths above the training length, and their final score columns."""
+    trained = int(seeds["length"].max()) if len(seeds) else 0
+    beyond = [(n, c) for n, c in length_columns(seeds, METRIC) if n > trained]
+    return [n for n, _ in beyond], [c for _, c in beyond]
+
+
+def _seeds(studies: Studies) -> tuple[pd.DataFrame, list[int]]:
+    seeds = studies.seeds(STUDY)
+    seeds = seeds[seeds["run_status"] == "completed"].copy()
+    lengths, columns = _beyond_columns(seeds)
+    seeds["beyond"] = seeds[columns].mean(axis=1, skipna=False) if columns else float("nan")
+    return seeds, lengths
+
+
+def formal_table(studies: Studies) -> str:
+    """Per task and model: the paper's outcome, the score beyond the training lengths (mean ±
+    CI over seeds, and the best seed), and the score at the training lengths."""
+    seeds, lengths = _seeds(studies)
+    header = ["task", "model", "paper (Fig. 4)", "score beyond: mean ± CI", "best seed"]
+    header += ["score at training lengths"]
+    rows = []
+    for (task, model), group in seeds.groupby(["task", "model"], sort=False):
+        rows.append(
+            [
+                task,
+                model,
+                papers.BECK_2024_FIGURE_4.get((task, model), "–"),
+                mean_ci_cell(group["beyond"], ".2f"),
+                f"{group['beyond'].max():.2f}",
+                mean_ci_cell(group[f"final.{METRIC}"], ".2f"),
+            ]
+        )
+    shortest = int(seeds["min_length"].min()) if len(seeds) else 0
+    trained = int(seeds["length"].max()) if len(seeds) else 0
+    steps = int(seeds["cfg.train.steps"].max()) if len(seeds) else 0
+    return md_table(header, rows) + (
+        f"\n\n*seqlab: trained on lengths {shortest}..{trained} for {steps:,} steps, "
+        f"{seeds['seed'].nunique()} seeds; score (chance 0, perfect 1) of the final "
+        f"parameters averaged over lengths {lengths_text(lengths)}, 512 sequences each. "
+        f"Paper: {papers.BECK_2024_SOURCE}.*"
+    )
+
+
+BLOCKS = {
+    f"{STUDY}.table": formal_table,
+    f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
+}

@@ -1,0 +1,50 @@
+"""REPRODUCTIONS.md's xLSTM formal-language block, on a hand-written study exported as
+`seqlab export` writes it: the score beyond the training lengths averaged over the evaluated
+lengths (the training length itself left out), mean ± CI and best seed, beside the paper."""
+
+import json
+
+import pytest
+
+from seqlab.docs import beck, papers
+from seqlab.docs.studies import Studies
+from seqlab.results.export import export
+from tests.results import test_protocols as runs
+
+
+def _run(root, name, model, scores, *, status="completed"):
+    """scores: per seed, {L: score at L} with L=39 the training length (the 'final' score)."""
+    seeds = []
+    for i, by_length in enumerate(scores):
+        at = {n: {"score": v, "accuracy": (1 + v) / 2} for n, v in by_length.items()}
+        seeds.append(runs.seed(i, at.pop(39), lengths=at))
+    run = runs.write_run(root, name, seeds, task="parity", length=39, model=model)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["status"] = status
+    summary["task"]["min_length"] = 2
+    (run / "summary.json").write_text(json.dumps(summary))
+
+
+@pytest.fixture
+def studies(tmp_path):
+    root = tmp_path / "runs" / "beck2024"
+    _run(
+        root, "xlstm11", "xlstm[1:1]", [{39: 1.0, 64: 1.0, 255: 0.8}, {39: 1.0, 64: 0.9, 255: 0.5}]
+    )
+    _run(root, "xlstm10", "xlstm[1:0]", [{39: 0.4, 64: 0.0, 255: 0.0}])
+    _run(root, "lstm", "lstm", [{39: 0.2, 64: 0.2, 255: 0.2}], status="running")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "beck2024.json").write_text(json.dumps(export(root)))
+    return Studies(results, tmp_path / "figures", write_figures=False)
+
+
+def test_scores_beyond_the_training_length_beside_the_paper(studies):
+    table = beck.formal_table(studies)
+    rows = {r.split(" | ")[1]: r for r in table.splitlines() if r.startswith("| parity |")}
+    # seed 0: (1.0 + 0.8) / 2 = 0.9; seed 1: (0.9 + 0.5) / 2 = 0.7; mean 0.8, best 0.9
+    assert "| 0.80 ± " in rows["xlstm[1:1]"] and "| 0.90 | 1.00 ± 0 |" in rows["xlstm[1:1]"]
+    assert papers.BECK_2024_FIGURE_4[("parity", "xlstm[1:1]")] in rows["xlstm[1:1]"]
+    assert "| 0.00 | 0.00 | 0.40 |" in rows["xlstm[1:0]"]
+    assert "lstm" not in rows  # its program had not finished
+    assert "trained on lengths 2..39" in table and "lengths 64, 255" in table
