@@ -29,7 +29,7 @@ sequences). Mamba is not in the grid: at ~1 step/s on this CPU its programs alon
 more than the study's two hours.
 
 The budget is what the diagnosis (`diagnosis()`) found attention needs: at batch 64 it sits on
-a plateau at 1/4 of the pairs for ~2,500 steps before the induction circuit forms; a
+a plateau at 1/4 of the pairs for ~2,000 steps before the induction circuit forms; a
 3,000-step grid, its cosine reaching 0 as the plateau ends, never leaves it.
 """
 
