@@ -65,11 +65,12 @@ def _line(table, start):
 def test_width_table_best_single_beside_the_best_mean(studies):
     table = zoology.width_table(studies)
     att64 = _line(table, "| transformer | 64 |")
-    assert "| 0.950 | optim.lr=0.01, seed=0 |" in att64  # Zoology's number: the best seed
+    assert "| 2 of 2 | 0.950 | optim.lr=0.01, seed=0 |" in att64  # Zoology's number: best seed
     assert "| 0.600 ± 0 |" in att64  # the mean at the best lr (1e-3), not at 1e-2
     assert papers.ZOOLOGY_2023_FIGURE_2["transformer"] in att64
     assert "| 2/2 · " in _line(table, "| transformer | 128 |")
     assert "not in Fig. 2" in _line(table, "| mlstm | 64 |")
+    assert "| 1 of 2 |" in _line(table, "| mlstm | 64 |")  # its grid has not finished
     assert "| gru |" not in table
     # the diagnosis runs are not grid points: a 1.0 at 12,500 steps is not attention's number
     assert "12,500" not in table and "at most 3,000 steps of batch 64" in table

@@ -43,12 +43,12 @@ def _budget(seeds: pd.DataFrame) -> str:
 
 
 def width_table(studies: Studies) -> str:
-    """Per model and width: Zoology's number (the best final accuracy of any seed at any
-    learning rate), where it was reached, and the mean ± CI over seeds at the best learning
-    rate with its seeds solved."""
+    """Per model and width: how many of the grid's learning rates have finished, Zoology's
+    number (the best final accuracy of any seed at any of them), where it was reached, and the
+    mean ± CI over seeds at the best learning rate with its seeds solved."""
     grid = _grid(_seeds(studies))
     best = best_over(grid, "optim.lr", metric="accuracy", by=["model", "width"])
-    header = ["model", "width", "best over the grid (Zoology's number)", "where"]
+    header = ["model", "width", "lrs run", "best over the grid (Zoology's number)", "where"]
     header += ["best lr: mean ± CI", "solved · sequences", "paper (Fig. 2)"]
     rows = []
     for _, row in best.iterrows():
@@ -61,6 +61,7 @@ def width_table(studies: Studies) -> str:
             [
                 row["model"],
                 str(int(row["width"])),
+                f"{int(row['grid_points'])} of {grid['lr'].nunique()}",
                 f"{row['best_single']:.3f}",
                 row["best_single_at"],
                 mean_ci_cell(at_best["final.accuracy"], ".3f"),
