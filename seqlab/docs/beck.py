@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import md_table, mean_ci_cell, sweep_provenance
-from seqlab.results.protocols import length_columns, lengths_text
+from seqlab.docs.tables import finished_seeds, md_table, mean_ci_cell, sweep_provenance
+from seqlab.results.protocols import deletang_lengths, deletang_score, lengths_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,19 +19,10 @@ STUDY = "beck2024"
 METRIC = "score"
 
 
-def _beyond_columns(seeds: pd.DataFrame) -> tuple[list[int], list[str]]:
-    """The evaluated lengths above the training length, and their final score columns."""
-    trained = int(seeds["length"].max()) if len(seeds) else 0
-    beyond = [(n, c) for n, c in length_columns(seeds, METRIC) if n > trained]
-    return [n for n, _ in beyond], [c for _, c in beyond]
-
-
 def _seeds(studies: Studies) -> tuple[pd.DataFrame, list[int]]:
-    seeds = studies.seeds(STUDY)
-    seeds = seeds[seeds["run_status"] == "completed"].copy()
-    lengths, columns = _beyond_columns(seeds)
-    seeds["beyond"] = seeds[columns].mean(axis=1, skipna=False) if columns else float("nan")
-    return seeds, lengths
+    seeds = finished_seeds(studies, STUDY)
+    seeds["beyond"] = deletang_score(seeds, METRIC)
+    return seeds, deletang_lengths(seeds, METRIC)
 
 
 def formal_table(studies: Studies) -> str:

@@ -36,6 +36,13 @@ def solved_cell(group) -> str:
     return f"{head} · > {count(group['budget_sequences'].max())}"
 
 
+def finished_seeds(studies: Studies, study: str):
+    """The seeds of a study's finished programs: a study exported while its sweep runs also
+    holds programs stopped part-way, whose last evaluation is not a result."""
+    seeds = studies.seeds(study)
+    return seeds[seeds["run_status"] == "completed"].copy()
+
+
 def sweep_provenance(studies: Studies, study: str) -> str:
     """`provenance` of a study run by its sweep file, two programs at a time."""
     command = f"seqlab sweep experiments/{study}.py --workdir runs/{study} --jobs 2"

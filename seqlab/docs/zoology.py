@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import figures, papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import md_table, mean_ci_cell, solved_cell, sweep_provenance
+from seqlab.docs.tables import (
+    finished_seeds,
+    md_table,
+    mean_ci_cell,
+    solved_cell,
+    sweep_provenance,
+)
 from seqlab.results.protocols import best_over
 
 if TYPE_CHECKING:
@@ -19,21 +25,21 @@ ATTENTION = "transformer"
 
 
 def _seeds(studies: Studies) -> pd.DataFrame:
-    """The seeds of the study's finished programs (a sweep exported while it runs also holds
-    programs stopped part-way: their last evaluation is not a result)."""
-    seeds = studies.seeds(STUDY)
-    seeds = seeds[seeds["run_status"] == "completed"].copy()
+    seeds = finished_seeds(studies, STUDY)
     seeds["width"] = seeds["built.hidden"].astype(int)
     seeds["lr"] = seeds["cfg.optim.lr"].astype(float)
     return seeds
 
 
-def _grid(seeds: pd.DataFrame) -> pd.DataFrame:
-    """The grid's runs: every model at the study's common budget with learned positions (the
-    diagnosis runs differ in one of the two)."""
+def _in_grid(seeds: pd.DataFrame) -> pd.Series:
+    """Whether a seed is the grid's: every model at the study's common budget with learned
+    positions (the diagnosis runs differ in one of the two)."""
     steps = seeds["cfg.train.steps"].mode().iloc[0]
-    same = (seeds["cfg.train.steps"] == steps) & (seeds["cfg.model.positions"] == "learned")
-    return seeds[same]
+    return (seeds["cfg.train.steps"] == steps) & (seeds["cfg.model.positions"] == "learned")
+
+
+def _grid(seeds: pd.DataFrame) -> pd.DataFrame:
+    return seeds[_in_grid(seeds)]
 
 
 def _budget(seeds: pd.DataFrame) -> str:
@@ -117,10 +123,7 @@ def diagnosis_table(studies: Studies) -> str:
     same run trained longer and with rotary positions."""
     seeds = _seeds(studies)
     attention = seeds[seeds["model"] == ATTENTION]
-    variants = attention[
-        (attention["cfg.model.positions"] != "learned")
-        | (attention["cfg.train.steps"] != seeds["cfg.train.steps"].mode().iloc[0])
-    ]
+    variants = attention[~_in_grid(seeds)[attention.index]]
     if variants.empty:
         return "*No diagnosis runs in the study yet.*"
     width, lr = variants["width"].iloc[0], variants["lr"].iloc[0]

@@ -66,13 +66,14 @@ def length_columns(df: pd.DataFrame, metric: str = DELETANG_METRIC) -> list[tupl
     return sorted(out)
 
 
-def deletang_score(df: pd.DataFrame) -> pd.Series:
-    """Per seed (row of a `load` frame): the mean final accuracy over the evaluated lengths
-    above that run's training length (`length`, the task's T); NaN where none was evaluated."""
+def deletang_score(df: pd.DataFrame, metric: str = DELETANG_METRIC) -> pd.Series:
+    """Per seed (row of a `load` frame): the mean final `metric` (Delétang et al.: accuracy)
+    over the evaluated lengths above that run's training length (`length`, the task's T); NaN
+    where none was evaluated."""
     import numpy as np
     import pandas as pd
 
-    columns = length_columns(df)
+    columns = length_columns(df, metric)
     if not columns or not len(df):
         return pd.Series(math.nan, index=df.index, name="deletang_score", dtype=float)
     trained = pd.to_numeric(df["length"], errors="coerce").to_numpy(dtype=float)
@@ -85,14 +86,14 @@ def deletang_score(df: pd.DataFrame) -> pd.Series:
     return pd.Series(score, index=df.index, name="deletang_score")
 
 
-def deletang_lengths(df: pd.DataFrame) -> list[int]:
-    """The evaluated lengths that enter some row's `deletang_score` in `df`."""
+def deletang_lengths(df: pd.DataFrame, metric: str = DELETANG_METRIC) -> list[int]:
+    """The evaluated lengths that enter some row's `deletang_score(df, metric)`."""
     import pandas as pd
 
     if not len(df):
         return []
     trained = pd.to_numeric(df["length"], errors="coerce")
-    return [n for n, c in length_columns(df) if (df[c].notna() & (n > trained)).any()]
+    return [n for n, c in length_columns(df, metric) if (df[c].notna() & (n > trained)).any()]
 
 
 def lengths_text(lengths: list[int]) -> str:
