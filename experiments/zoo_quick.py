@@ -40,8 +40,8 @@ SMALLER_BLOCKS = {"model.size": "", "model.hidden": 32, "model.layers": 1, "mode
 ONE_BLOCK = dict(SMALLER_BLOCKS, **{"optim.lr": 3e-3})
 # The linear-recurrence cells' layer is linear in its state: two residual layers with layer
 # norm, as their papers stack them (and as experiments/zoo_copy.py runs them).
-LINEAR_CELL = {"model.size": "", "model.hidden": 32, "model.layers": 2, "model.residual": True}
-LINEAR_CELL["model.norm"] = "layer"
+LINEAR_CELL = {"model.size": "", "model.hidden": 32, "model.layers": 2}
+LINEAR_CELL |= {"model.residual": True, "model.norm": "layer"}
 BLOCKS = {
     "xlstm[1:1]": dict(SMALLER_BLOCKS, **{"model.layers": 2, "optim.lr": 3e-3}),
     **{m: ONE_BLOCK for m in ("mlstm", "transformer", "mamba", "mamba2", "s5", "hawk")},
