@@ -15,6 +15,7 @@ def _row(task, model, lr, seed, beyond, train_acc=1.0):
         "cfg.optim.lr": lr, "final_step": 1500, "params": 1000, "built.hidden": 8,
         "final.accuracy": train_acc, "final@41.accuracy": beyond[0],
         "final@500.accuracy": beyond[1], "final@100.accuracy": beyond[0], "status": "completed",
+        "run_status": "completed",
     }  # fmt: skip
 
 

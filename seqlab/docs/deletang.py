@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import figures, papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import count, md_table, mean_ci_cell, sweep_provenance
+from seqlab.docs.tables import count, finished_seeds, md_table, mean_ci_cell, sweep_provenance
 from seqlab.results.aggregate import eval_lengths
 from seqlab.results.protocols import deletang_lengths, deletang_score, lengths_text
 
@@ -23,7 +23,7 @@ PAPER_MODELS = ("rnn", "lstm", "transformer")
 
 
 def _seeds(studies: Studies, study: str = STUDY) -> pd.DataFrame:
-    seeds = studies.seeds(study).copy()
+    seeds = finished_seeds(studies, study)
     seeds["deletang"] = deletang_score(seeds)
     seeds["lr"] = seeds["cfg.optim.lr"].astype(float)
     return seeds
