@@ -61,3 +61,10 @@ def test_parity_zoo_table_names_what_the_theorem_predicts(tmp_path):
     lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
     assert lines[0].startswith("| lstm (8)") and lines[1].startswith("| mamba (8)")  # by score
     assert _cells(table, "mamba (8)", "1,000")[-1] == papers.GRAZZI_2024_PARITY["mamba"]
+
+
+def test_paper_table_flags_the_numbers_not_checked_against_the_paper(tmp_path):
+    rows = [_row("even_pairs", m, 1e-3, 0, (1.0, 1.0)) for m in ("transformer", "lstm")]
+    table = deletang.paper_table(_studies(tmp_path, rows))
+    assert _cells(table, "even_pairs", "transformer")[2].endswith("(unchecked)")
+    assert _cells(table, "even_pairs", "lstm")[2] == "100.0"

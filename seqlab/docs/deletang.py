@@ -62,7 +62,7 @@ def paper_table(studies: Studies) -> str:
                 [
                     task,
                     model,
-                    f"{papers.DELETANG_2023_TABLE_2[task][model]:.1f}",
+                    _paper_cell(task, model),
                     _percent(group["deletang"].max()),
                     mean_ci_cell(100 * best["deletang"], ".1f"),
                     mean_ci_cell(best["final.accuracy"], ".3f"),
@@ -70,6 +70,11 @@ def paper_table(studies: Studies) -> str:
                 ]
             )
     return md_table(header, rows) + f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}. {_scored(seeds)}*"
+
+
+def _paper_cell(task: str, model: str) -> str:
+    unchecked = (task, model) in papers.DELETANG_2023_UNCHECKED
+    return f"{papers.DELETANG_2023_TABLE_2[task][model]:.1f}" + (" (unchecked)" * unchecked)
 
 
 def _scored(seeds: pd.DataFrame) -> str:

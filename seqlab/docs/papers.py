@@ -49,6 +49,7 @@ DELETANG_2023_TABLE_2 = {
     "parity": {"rnn": 100.0, "lstm": 100.0, "transformer": 52.0},
     "cycle_navigation": {"rnn": 100.0, "lstm": 100.0, "transformer": 61.9},
 }
+DELETANG_2023_UNCHECKED = {("even_pairs", "transformer")}
 
 # Grazzi et al. 2024/2025, "Unlocking State-Tracking in Linear RNNs Through Negative
 # Eigenvalues" (ICLR 2025), Theorem 1: a linear recurrence whose state-transition matrices have
