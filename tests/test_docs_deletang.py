@@ -68,3 +68,38 @@ def test_paper_table_flags_the_numbers_not_checked_against_the_paper(tmp_path):
     table = deletang.paper_table(_studies(tmp_path, rows))
     assert _cells(table, "even_pairs", "transformer")[2].endswith("(unchecked)")
     assert _cells(table, "even_pairs", "lstm")[2] == "100.0"
+
+
+def _curve(run, split, accuracy, length=None):
+    """An exported curve (columns over the evaluations at steps 1,000, 2,000, ...)."""
+    steps = [1000 * (i + 1) for i in range(len(accuracy))]
+    return {"run": run, "seed": 0, "split": split, "eval_length": length, "step": steps,
+            "accuracy": accuracy, "loss": [1.0] * len(steps)}  # fmt: skip
+
+
+def test_budget_table_follows_each_model_over_training(tmp_path):
+    rows = [
+        {**_row("modular_arithmetic", m, 1e-3, 0, (0.2, 0.2)), "run": m,
+         "cfg.train.batch_size": 128}
+        for m in ("lstm", "rnn")
+    ]  # fmt: skip
+    curves = [
+        _curve("lstm", "eval", [0.3, 1.0]),
+        _curve("lstm", "eval_length", [0.2, 1.0], 41),
+        _curve("lstm", "eval_length", [0.4, 0.9], 500),
+        _curve("rnn", "eval", [0.25]),
+        _curve("rnn", "eval_length", [0.2], 41),
+        _curve("rnn", "eval_length", [0.2], 500),
+    ]
+    studies = _studies(tmp_path, rows, "deletang2023_budget")
+    path = tmp_path / "results" / "deletang2023_budget.json"
+    path.write_text(path.read_text().replace('"curves": []', f'"curves": {json.dumps(curves)}'))
+    table = deletang.budget_table(studies)
+    assert _cells(table, "1,000", "128,000")[2:] == [
+        "0.250",
+        "20.0",
+        "0.300",
+        "30.0",
+    ]  # rnn, then lstm
+    assert _cells(table, "2,000", "256,000")[2:] == ["–", "–", "1.000", "95.0"]  # rnn not there yet
+    assert "lengths 41, 500" in table
