@@ -113,34 +113,37 @@ def parity_zoo_table(studies: Studies) -> str:
 
 
 def budget_table(studies: Studies) -> str:
-    """The modular-arithmetic runs trained longer: at each evaluation, the accuracy at the
-    training lengths and Delétang's score beyond them (the mean over the test lengths), per
-    model. Every evaluation is a measurement, so a program still training shows its steps so
-    far."""
+    """The runs trained longer: at each evaluation, the accuracy at the training lengths and
+    Delétang's score beyond them (the mean over the test lengths), per task and model. Every
+    evaluation is a measurement, so a program still training shows its steps so far."""
     seeds = studies.seeds(BUDGET_STUDY)
     curves = studies.curves(BUDGET_STUDY)
     trained = int(seeds["length"].max())
-    inside = curves[curves["split"] == "eval"].set_index(["model", "step"])["accuracy"]
+    keys = ["task", "model", "step"]
+    inside = curves[curves["split"] == "eval"].groupby(keys)["accuracy"].mean()
     beyond = curves[(curves["split"] == "eval_length") & (curves["eval_length"] > trained)]
     lengths = sorted(int(n) for n in beyond["eval_length"].unique())
-    beyond = beyond.groupby(["model", "step"])["accuracy"].mean()
-    models = [m for m in PAPER_MODELS if m in set(seeds["model"])]
-    header = ["step", "sequences"]
-    for m in models:
-        header += [f"{m}: accuracy at 1..{trained}", f"{m}: score beyond (%)"]
-    batch = int(seeds["cfg.train.batch_size"].iloc[0])
+    beyond = beyond.groupby(keys)["accuracy"].mean()
+    steps = sorted(int(s) for s in beyond.index.get_level_values("step").unique())
+    header = ["task", "model", "measure"] + [f"{s:,}" for s in steps]
     rows = []
-    for step in sorted(int(s) for s in beyond.index.get_level_values("step").unique()):
-        row = [f"{step:,}", f"{step * batch:,}"]
-        for m in models:
-            row.append(f"{inside[(m, step)]:.3f}" if (m, step) in inside.index else "–")
-            row.append(_percent(beyond[(m, step)]) if (m, step) in beyond.index else "–")
-        rows.append(row)
+    for task, model in seeds[["task", "model"]].drop_duplicates().itertuples(index=False):
+        for measure, values, cell in (
+            (f"accuracy at 1..{trained}", inside, lambda x: f"{x:.2f}"),
+            ("score beyond (%)", beyond, _percent),
+        ):
+            row = [task, model, measure]
+            row += [
+                cell(values[(task, model, s)]) if (task, model, s) in values else "–" for s in steps
+            ]
+            rows.append(row)
+    batch = int(seeds["cfg.train.batch_size"].iloc[0])
     lr = float(seeds["cfg.optim.lr"].iloc[0])
     return md_table(header, rows) + (
-        f"\n\n*Modular arithmetic (mod 5), one seed each, batch {batch}, lr {lr:g}, the protocol "
-        f"of the table above; chance is 0.2. The score averages the accuracy at lengths "
-        f"{lengths_text(lengths)} (512 sequences each) at each evaluation.*"
+        f"\n\n*Columns: training steps (batch {batch}: {batch:,} sequences a step); one seed per "
+        f"program, lr {lr:g}, the protocol of the table above; chance is 0.2 on both tasks "
+        f"(modulus 5). The score averages the accuracy at lengths {lengths_text(lengths)} (512 "
+        "sequences each) at each evaluation.*"
     )
 
 
