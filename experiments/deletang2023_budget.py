@@ -13,29 +13,25 @@ training. 10,000 steps are 1% of their 1,000,000. About 40 minutes of one core f
 for each RNN.
 """
 
+from pathlib import Path
+
+from seqlab.config import load_python_file
 from seqlab.sweep import product
 
-ONE_HOT = {"model.hidden": 256, "model.embed_dim": 0}
+DELETANG = load_python_file(Path(__file__).with_name("deletang2023.py"), "sweep", "sweep")
+PAPER = {m["model.name"]: m for m in DELETANG.PAPER_MODELS}  # their sizes, one-hot inputs
 PROGRAMS = [  # the disagreements of experiments/deletang2023.py's table with theirs
-    {"config": "configs/formal.py:modular_arithmetic", "model.name": "lstm", **ONE_HOT},
-    {"config": "configs/formal.py:modular_arithmetic", "model.name": "rnn", **ONE_HOT},
-    {"config": "configs/formal.py:cycle_navigation", "model.name": "rnn", **ONE_HOT},
+    {"config": "configs/formal.py:modular_arithmetic", **PAPER["lstm"]},
+    {"config": "configs/formal.py:modular_arithmetic", **PAPER["rnn"]},
+    {"config": "configs/formal.py:cycle_navigation", **PAPER["rnn"]},
 ]
-TEST_LENGTHS = (41, 60, 80, 100, 150, 200, 250, 300, 350, 400, 450, 500)
-PROTOCOL = {  # experiments/deletang2023.py's, but for the budget and one seed
+BUDGET = {  # experiments/deletang2023.py's protocol, trained longer, evaluated along the way
     "train.steps": 10_000,
-    "train.batch_size": 128,
-    "train.chunk": 100,
-    "optim.schedule": "constant",
-    "optim.warmup_steps": 0,
-    "optim.clip_norm": 1.0,
     "eval.every": 1000,
-    "eval.batches": 2,
-    "eval.lengths": [TEST_LENGTHS],
     "checkpoint.every": 1000,
     "train.seed": 0,
 }
 
 
 def sweep():
-    return product(PROGRAMS, {"optim.lr": 1e-3}, PROTOCOL)
+    return product(PROGRAMS, {"optim.lr": 1e-3}, {**DELETANG.PROTOCOL, **BUDGET})

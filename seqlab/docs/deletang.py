@@ -74,8 +74,8 @@ def paper_table(studies: Studies) -> str:
 
 
 def _paper_cell(task: str, model: str) -> str:
-    unchecked = (task, model) in papers.DELETANG_2023_UNCHECKED
-    return f"{papers.DELETANG_2023_TABLE_2[task][model]:.1f}" + (" (unchecked)" * unchecked)
+    cell = f"{papers.DELETANG_2023_TABLE_2[task][model]:.1f}"
+    return f"{cell} (unchecked)" if (task, model) in papers.DELETANG_2023_UNCHECKED else cell
 
 
 def _scored(seeds: pd.DataFrame) -> str:
