@@ -119,7 +119,7 @@ def _run_pool(
                 proc.send_signal(stop.signum)
             progress(f"{signal.Signals(stop.signum).name}: stopping {len(running)} jobs")
             passed_on = True
-        while pending and len(running) < jobs:
+        while pending and len(running) < jobs and stop.signum is None:
             run = pending.pop(0)
             with (run / LOG).open("ab") as log:
                 proc = subprocess.Popen(
@@ -138,7 +138,9 @@ def _run_pool(
             took = time.monotonic() - began
             durations.append(took)
             status = run_status(run) if proc.returncode == 0 else None
-            if passed_on and proc.returncode == 128 + stop.signum:
+            # 143: saved at a checkpoint; -15: ended by the signal before it listened,
+            # i.e. before it trained a step, so nothing is lost either
+            if passed_on and proc.returncode in (128 + stop.signum, -stop.signum):
                 status = STOPPED
             elif status is None or proc.returncode != 0:
                 status = f"failed: {_last_line(run / LOG) or f'exit status {proc.returncode}'}"

@@ -256,13 +256,16 @@ def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initi
             summary["throughput"] = _throughput(timed_steps, timed_s, cfg, spec, compile_s)
             due = step % cfg.checkpoint.every == 0 or step == cfg.train.steps or ended
             minutes = (time.perf_counter() - last_save) / 60
-            if due or 0 < cfg.checkpoint.minutes <= minutes or stop.signum is not None:
+            # read once: a signal that lands after the save decision (during the summary's
+            # write, say) waits for the next chunk, which saves before it stops
+            signum = stop.signum
+            if due or 0 < cfg.checkpoint.minutes <= minutes or signum is not None:
                 checkpointer.save(state, {"step": step, "elapsed": elapsed()})
                 last_save = time.perf_counter()
-            if eval_text or stop.signum is not None:
+            if eval_text or signum is not None:
                 out.summary(_finish(summary, records, step, elapsed(), finished=False))
-            if stop.signum is not None and step < cfg.train.steps and not ended:
-                raise Stopped(stop.signum, f"at step {step}; its checkpoint is saved")
+            if signum is not None and step < cfg.train.steps and not ended:
+                raise Stopped(signum, f"at step {step}; its checkpoint is saved")
         for rec in records:
             if rec["status"] == "running":
                 rec["status"] = "completed"

@@ -15,6 +15,7 @@ import pytest
 from seqlab.config import ConfigError
 from seqlab.train.run import train
 from seqlab.train.rundir import RunLockedError, acquire_lock, read_metrics
+from seqlab.train.stop import Stopped
 from tests.conftest import small_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,6 +230,40 @@ def test_sigkill_then_resume_is_bitwise_identical_to_uninterrupted(tmp_path):
     ta, tb = table(killed), table(clean)
     assert len(set(ta)) == len(ta)  # nothing recorded twice
     assert ta == tb  # and every row equal to the uninterrupted run's
+
+
+class _SigtermDuringSummary:
+    """A writer that sends its own process SIGTERM while the summary at `step` is written:
+    after the run decided not to save a checkpoint at that step."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def write(self, rows):
+        pass
+
+    def summary(self, summary):
+        if summary["step"] == self.step:
+            signal.raise_signal(signal.SIGTERM)
+
+    def close(self):
+        pass
+
+
+def test_sigterm_during_an_evaluation_summary_stops_at_the_next_checkpoint(tmp_path):
+    """The race that emptied a stopped sweep job's checkpoints: a SIGTERM landing after the save
+    decision must not stop the run at that (unsaved) step."""
+    cfg = small_config(
+        **{"train.steps": 1000, "train.chunk": 10, "checkpoint.every": 1000}
+        | {"checkpoint.minutes": 0.0}
+    )
+    run = tmp_path / "run"
+    with pytest.raises(Stopped, match="at step 30; its checkpoint is saved"):
+        train(cfg, run, progress=False, writers=[_SigtermDuringSummary(step=20)])
+    assert _checkpoint_steps(run) == [30]
+    assert json.loads((run / "summary.json").read_text())["step"] == 30
+    assert max(r["step"] for r in read_metrics(run / "metrics.jsonl")[0]) == 30
+    assert train(cfg, run, progress=False)["step"] == 1000  # and it resumes from there
 
 
 def test_sigterm_saves_a_checkpoint_at_the_next_chunk_and_exits_143(tmp_path):
