@@ -16,7 +16,10 @@ Positions (`model.positions`):
   added (Vaswani et al. 2017, §3.5);
 - "rotary": RoFormer (Su et al. 2021, eqs. 13-15): within each head, the pairs
   (x_{2i}, x_{2i+1}) of q and k are rotated by the angle t·θ_i, θ_i = 10000^(-2i/d_h), so
-  q_mᵀ k_n depends on the positions only through m - n. The head width must be even.
+  q_mᵀ k_n depends on the positions only through m - n. The head width must be even;
+- "none": no positions (NoPE). The encoder is then blind to order (permutation-equivariant);
+  the causal decoder still sees it through its mask. One of the five encodings Delétang et
+  al. 2023 take the best of (their models/positional_encodings.py).
 
 The decoder streams with a key/value cache of `spec.seq_len` steps (`initial_state`/`step`);
 the encoder attends to future steps and has no streaming form.
@@ -353,7 +356,7 @@ class Transformer(SequenceModel):
             self.position_table = nnx.Param(init(rngs.params(), (spec.seq_len, cfg.hidden)))
 
     def position_codes(self, positions: jax.Array) -> jax.Array | None:
-        """Codes added to the encoder's output at integer `positions`; None for rotary."""
+        """Codes added to the encoder's output at integer `positions`; None for rotary, none."""
         if self.positions == "learned":
             return self.position_table[...][positions]
         if self.positions == "sinusoidal":
@@ -391,8 +394,8 @@ class Transformer(SequenceModel):
 
 @MODELS.register(
     "transformer",
-    "pre-LN Transformer: causal decoder (model.causal=true) or encoder; learned, sinusoidal "
-    "or rotary positions (Vaswani et al. 2017; Su et al. 2021); model.attention_block=zoology: "
+    "pre-LN Transformer: causal decoder (model.causal=true) or encoder; learned, sinusoidal, "
+    "rotary or no positions (Vaswani et al. 2017; Su et al. 2021); model.attention_block=zoology: "
     "Zoology's attention-only baseline (Arora et al. 2023)",
     sizes=BLOCK_SIZES,
     blocks=True,

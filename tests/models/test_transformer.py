@@ -263,6 +263,16 @@ def test_without_positions_the_encoder_is_permutation_equivariant():
     assert permutation_gap(model, X_PERM, PERM) < 1e-5
 
 
+def test_positions_none_is_an_encoder_blind_to_order_and_a_decoder_that_is_not():
+    """model.positions=none (NoPE): the encoder is permutation-equivariant, the causal decoder
+    still tells positions apart through its mask."""
+    spec = every_step_reals_spec(T)
+    encoder = build("transformer", spec, positions="none", causal=False)
+    assert not hasattr(encoder, "position_table")
+    assert permutation_gap(encoder, X_PERM, PERM) < 1e-5
+    assert permutation_gap(build("transformer", spec, positions="none"), X_PERM, PERM) > 1e-3
+
+
 # ---------------------------------------------------------------- 3. causality, the length mask
 
 
@@ -275,7 +285,7 @@ def dependence(model, x_TBD) -> np.ndarray:
     return jac[:, :, 0].sum(-1)
 
 
-@pytest.mark.parametrize("positions", POSITIONS)
+@pytest.mark.parametrize("positions", [*POSITIONS, "none"])
 def test_decoder_is_causal_via_gradients(positions):
     model = build("transformer", every_step_reals_spec(T), positions=positions)
     dep = dependence(model, jnp.asarray(random_array(10, T, B, 2)))
@@ -318,7 +328,7 @@ def test_padding_is_ignored_with_lengths(causal):
 # ---------------------------------------------------------------- 4. streaming
 
 
-@pytest.mark.parametrize("positions", POSITIONS)
+@pytest.mark.parametrize("positions", [*POSITIONS, "none"])
 def test_kv_cache_stream_equals_the_whole_sequence(positions):
     # Two layers once (each keeps its own cache); one elsewhere keeps the compiles small.
     layers = 2 if positions == "rotary" else 1
