@@ -101,3 +101,28 @@ def test_budget_table_follows_each_model_over_training(tmp_path):
     assert f"| {lstm} | score beyond (%) | 30.0 | 95.0 |" in table
     assert f"| {rnn} | score beyond (%) | 20.0 | – |" in table  # not evaluated at 2,000 yet
     assert "lengths 41, 500" in table
+
+
+def test_positions_table_puts_each_encoding_beside_their_best_of_five(tmp_path):
+    def transformer(positions, seed, beyond, task="even_pairs"):
+        row = _row(task, "transformer", 1e-3, seed, beyond)
+        return {**row, "run": f"{task}-{positions}", "cfg.model.positions": positions}
+
+    main = [transformer("sinusoidal", s, (0.6, 0.6)) for s in (0, 1)]
+    main += [{**_row("even_pairs", "lstm", 1e-3, 0, (1.0, 1.0)), "cfg.model.positions": "learned"}]
+    main += [transformer("sinusoidal", 0, (0.5, 0.5), task="parity")]  # not a task studied here
+    studies = _studies(tmp_path, main)
+    positions = [transformer("rotary", 0, (0.9, 0.8)), transformer("rotary", 1, (0.7, 0.7))]
+    positions += [transformer("none", s, (0.5, 0.5)) for s in (0, 1)]
+    export = json.loads((tmp_path / "results" / "deletang2023.json").read_text())
+    export.update(study="deletang2023_positions", seeds=positions)
+    (tmp_path / "results" / "deletang2023_positions.json").write_text(json.dumps(export))
+    table = deletang.positions_table(studies)
+    rows = [line for line in table.splitlines() if line.startswith("| even_pairs")]
+    assert [r.split("|")[2].strip() for r in rows] == ["sin/cos", "RoPE", "none (NoPE)"]
+    rope = _cells(table, "even_pairs", "RoPE")
+    assert rope[2] == f"{papers.DELETANG_2023_TABLE_2['even_pairs']['transformer']:.1f} (unchecked)"
+    assert rope[3] == "86.7"  # the best seed: (0.9 + 0.9 + 0.8) / 3 over lengths 41, 100, 500
+    assert rope[4].startswith("78.3 ± ")  # the mean over the two seeds (86.7, 70.0)
+    assert _cells(table, "even_pairs", "sin/cos")[3] == "60.0"
+    assert "parity" not in [r.split("|")[1].strip() for r in table.splitlines()]

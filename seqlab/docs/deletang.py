@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 STUDY = "deletang2023"
 BUDGET_STUDY = "deletang2023_budget"
+POSITIONS_STUDY = "deletang2023_positions"
+POSITIONS = {"sinusoidal": "sin/cos", "rotary": "RoPE", "none": "none (NoPE)"}
 PARITY_STUDY = "grazzi2024"
 TASKS = tuple(papers.DELETANG_2023_TABLE_2)
 PAPER_MODELS = ("rnn", "lstm", "transformer")
@@ -147,6 +149,42 @@ def budget_table(studies: Studies) -> str:
     )
 
 
+def positions_table(studies: Studies) -> str:
+    """Their Transformer on the tasks of the positions study, once per positional encoding
+    (sin/cos from the main study, the others from experiments/deletang2023_positions.py), beside
+    their number, the best over five encodings."""
+    import pandas as pd
+
+    seeds = _seeds(studies, POSITIONS_STUDY)
+    main = _seeds(studies)
+    main = main[(main["model"] == "transformer") & main["task"].isin(seeds["task"].unique())]
+    runs = pd.concat([main, seeds], ignore_index=True)
+    header = ["task", "positions", "paper: best of 5 (%)", "seqlab (%)", "mean ± CI (%)"]
+    header += ["accuracy at 1..40", "budget"]
+    rows = []
+    for task in TASKS:
+        for code, name in POSITIONS.items():
+            group = runs[(runs["task"] == task) & (runs["cfg.model.positions"] == code)]
+            if group.empty:
+                continue
+            rows.append(
+                [
+                    task,
+                    name,
+                    _paper_cell(task, "transformer"),
+                    _percent(group["deletang"].max()),
+                    mean_ci_cell(100 * group[group["lr"] == _best_lr(group)]["deletang"], ".1f"),
+                    mean_ci_cell(group["final.accuracy"], ".3f"),
+                    _budget(group),
+                ]
+            )
+    return md_table(header, rows) + (
+        f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}; their number is the best of five encodings "
+        "(none, sin/cos, RoPE, ALiBi, Transformer-XL's relative), which one is not stated in "
+        f"the text; seqlab builds three. {_scored(seeds)}*"
+    )
+
+
 def lengths_figure(studies: Studies) -> str:
     seeds = _seeds(studies)
     return studies.figure(f"{STUDY}_lengths", lambda: _draw_lengths(seeds))
@@ -186,6 +224,8 @@ BLOCKS = {
     f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
     f"{BUDGET_STUDY}.table": budget_table,
     f"{BUDGET_STUDY}.provenance": lambda s: sweep_provenance(s, BUDGET_STUDY),
+    f"{POSITIONS_STUDY}.table": positions_table,
+    f"{POSITIONS_STUDY}.provenance": lambda s: sweep_provenance(s, POSITIONS_STUDY),
     f"{PARITY_STUDY}.table": parity_zoo_table,
     f"{PARITY_STUDY}.provenance": lambda s: sweep_provenance(s, PARITY_STUDY),
 }
