@@ -80,7 +80,7 @@ def base_config() -> ml_collections.ConfigDict:
         ffn_factor=1.3,  # sLSTM block feed-forward (post-up-projection) factor
         conv_kernel=4,  # causal depthwise conv in the xLSTM, Hawk, Mamba and Mamba-2 blocks
         causal=True,  # transformer: causal decoder (true) or bidirectional encoder (false)
-        positions="learned",  # transformer: learned | sinusoidal | rotary | none
+        positions="learned",  # transformer: learned | sinusoidal | rotary | alibi | none
         mlp_ratio=4,  # transformer feed-forward width / hidden
         attention_block="seqlab",  # transformer: seqlab (pre-LN blocks, attention + MLP) |
         # zoology (Arora et al. 2023's attention baseline: x + Attn(LN(x)), then x + LN(x) --
@@ -300,7 +300,7 @@ INITS = ("default", "glorot_uniform")
 # seqlab.models.linear_recurrence.FORMS, and mamba2's "ssd"
 SCAN_FORMS = ("auto", "scan", "associative", "chunked", "log", "ssd")
 OUTPUT_PEEPHOLES = ("none", "full")
-POSITIONS = ("learned", "sinusoidal", "rotary", "none")
+POSITIONS = ("learned", "sinusoidal", "rotary", "alibi", "none")
 ATTENTION_BLOCKS = ("seqlab", "zoology")  # seqlab.models.transformer
 SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
 

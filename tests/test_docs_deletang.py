@@ -113,13 +113,14 @@ def test_positions_table_puts_each_encoding_beside_their_best_of_five(tmp_path):
     main += [transformer("sinusoidal", 0, (0.5, 0.5), task="parity")]  # not a task studied here
     studies = _studies(tmp_path, main)
     positions = [transformer("rotary", 0, (0.9, 0.8)), transformer("rotary", 1, (0.7, 0.7))]
+    positions += [transformer("alibi", 0, (0.7, 0.7))]
     positions += [transformer("none", s, (0.5, 0.5)) for s in (0, 1)]
     export = json.loads((tmp_path / "results" / "deletang2023.json").read_text())
     export.update(study="deletang2023_positions", seeds=positions)
     (tmp_path / "results" / "deletang2023_positions.json").write_text(json.dumps(export))
     table = deletang.positions_table(studies)
     rows = [line for line in table.splitlines() if line.startswith("| even_pairs")]
-    assert [r.split("|")[2].strip() for r in rows] == ["sin/cos", "RoPE", "none (NoPE)"]
+    assert [r.split("|")[2].strip() for r in rows] == ["sin/cos", "RoPE", "ALiBi", "none (NoPE)"]
     rope = _cells(table, "even_pairs", "RoPE")
     assert rope[2] == f"{papers.DELETANG_2023_TABLE_2['even_pairs']['transformer']:.1f} (unchecked)"
     assert rope[3] == "86.7"  # the best seed: (0.9 + 0.9 + 0.8) / 3 over lengths 41, 100, 500

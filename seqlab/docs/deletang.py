@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 STUDY = "deletang2023"
 BUDGET_STUDY = "deletang2023_budget"
 POSITIONS_STUDY = "deletang2023_positions"
-POSITIONS = {"sinusoidal": "sin/cos", "rotary": "RoPE", "none": "none (NoPE)"}
+POSITIONS = {
+    "sinusoidal": "sin/cos",
+    "rotary": "RoPE",
+    "alibi": "ALiBi",
+    "none": "none (NoPE)",
+}
 PARITY_STUDY = "grazzi2024"
 TASKS = tuple(papers.DELETANG_2023_TABLE_2)
 PAPER_MODELS = ("rnn", "lstm", "transformer")
@@ -181,7 +186,7 @@ def positions_table(studies: Studies) -> str:
     return md_table(header, rows) + (
         f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}; their number is the best of five encodings "
         "(none, sin/cos, RoPE, ALiBi, Transformer-XL's relative), which one is not stated in "
-        f"the text; seqlab builds three. {_scored(seeds)}*"
+        f"the text; seqlab builds four (not the relative one). {_scored(seeds)}*"
     )
 
 

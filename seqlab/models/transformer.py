@@ -17,6 +17,11 @@ Positions (`model.positions`):
 - "rotary": RoFormer (Su et al. 2021, eqs. 13-15): within each head, the pairs
   (x_{2i}, x_{2i+1}) of q and k are rotated by the angle t·θ_i, θ_i = 10000^(-2i/d_h), so
   q_mᵀ k_n depends on the positions only through m - n. The head width must be even;
+- "alibi": ALiBi (Press et al. 2022): no codes; head n adds m_n·b(t, s) to its attention logit
+  of query t and key s, after the 1/√d_h scaling, with b(t, s) = -|t - s| + 0.5·[s < t] and the
+  slopes m_n = 2^(-8(n+1)/N) of their code for N a power of two. The 0.5 on past keys is
+  Delétang et al.'s (models/positional_encodings.py: compute_alibi_encodings_biases), so that an
+  encoder can tell left from right;
 - "none": no positions (NoPE). The encoder is then blind to order (permutation-equivariant);
   the causal decoder still sees it through its mask. One of the five encodings Delétang et
   al. 2023 take the best of (their models/positional_encodings.py).
@@ -44,6 +49,7 @@ and on the attention weights, the Fig. 2 setting) is not in seqlab: training her
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -89,6 +95,24 @@ def rotary(x: jax.Array, positions: jax.Array) -> jax.Array:
     return rotated.reshape(x.shape)
 
 
+def alibi_slopes(heads: int) -> list[float]:
+    """ALiBi's slope per head: for N a power of two the geometric sequence 2^(-8/N), 2^(-16/N),
+    ..., 2^(-8); otherwise those of the nearest power of two below, then every other slope of
+    the next power of two (ofirpress/attention_with_linear_biases, as Delétang et al. take it)."""
+    exponent = math.log2(heads)
+    if exponent.is_integer():
+        return [2.0 ** (-8.0 * (n + 1) / heads) for n in range(heads)]
+    below = 2 ** math.floor(exponent)
+    return alibi_slopes(below) + alibi_slopes(2 * below)[0::2][: heads - below]
+
+
+def alibi_bias(heads: int, queries: jax.Array, keys: jax.Array) -> jax.Array:
+    """[N, Tq, Tk] ALiBi biases for integer query positions [Tq] and key positions [Tk]."""
+    offset = queries[:, None] - keys[None, :]  # t - s
+    b = -jnp.abs(offset).astype(jnp.float32) + 0.5 * (offset > 0)
+    return jnp.asarray(alibi_slopes(heads), jnp.float32)[:, None, None] * b
+
+
 # ---------------------------------------------------------------- attention
 
 
@@ -110,23 +134,26 @@ class SelfAttention(nnx.Module):
         *,
         rngs: nnx.Rngs,
         causal: bool = True,
-        rotary: bool = False,
+        positions: str = "learned",
         max_len: int = 0,
         init: dict | None = None,
         out_init: dict | None = None,
     ):
-        """`init`, `out_init`: keyword arguments (initialisers) of the q/k/v and output
-        projections' nnx.Linear; flax's defaults when None."""
+        """`positions`: the model's; "rotary" and "alibi" act here, the others (added to the
+        input, or none) leave attention blind to order. `init`, `out_init`: keyword arguments
+        (initialisers) of the q/k/v and output projections' nnx.Linear; flax's defaults when
+        None."""
         if features % heads:
             raise ValueError(f"model.hidden={features} must be a multiple of model.heads={heads}")
-        if rotary and (features // heads) % 2:
+        self.rotary = positions == "rotary"
+        self.alibi = positions == "alibi"
+        if self.rotary and (features // heads) % 2:
             raise ValueError(
                 f"model.positions=rotary needs an even head width; model.hidden={features} / "
                 f"model.heads={heads} = {features // heads}"
             )
         self.heads = heads
         self.causal = causal
-        self.rotary = rotary
         self.max_len = max_len  # key/value cache length for streaming
         self.qkv = nnx.Linear(features, 3 * features, rngs=rngs, **(init or {}))
         self.out = nnx.Linear(features, features, rngs=rngs, **(out_init or {}))
@@ -147,8 +174,10 @@ class SelfAttention(nnx.Module):
         # Causal attention needs no length mask: padding only follows a sequence's valid
         # steps, which never attend to it. The encoder must not attend to padded keys.
         kv_lengths = None if self.causal or lengths is None else lengths.astype(jnp.int32)
+        t_T = jnp.arange(T)
+        bias = alibi_bias(self.heads, t_T, t_T)[None] if self.alibi else None
         y_BTNH = jax.nn.dot_product_attention(
-            q, k, v, is_causal=self.causal, key_value_seq_lengths=kv_lengths
+            q, k, v, bias=bias, is_causal=self.causal, key_value_seq_lengths=kv_lengths
         )
         return self.out(y_BTNH.transpose(1, 0, 2, 3).reshape(T, B, D))
 
@@ -170,8 +199,11 @@ class SelfAttention(nnx.Module):
         k_BSNH = jax.lax.dynamic_update_slice_in_dim(cache.k_BSNH, k[:, None], cache.t, axis=1)
         v_BSNH = jax.lax.dynamic_update_slice_in_dim(cache.v_BSNH, v[:, None], cache.t, axis=1)
         seen_B = jnp.full((B,), cache.t + 1, jnp.int32)  # keys 0..t are filled
+        bias = None
+        if self.alibi:
+            bias = alibi_bias(self.heads, cache.t[None], jnp.arange(self.max_len))[None]
         y_B1NH = jax.nn.dot_product_attention(
-            q[:, None], k_BSNH, v_BSNH, key_value_seq_lengths=seen_B
+            q[:, None], k_BSNH, v_BSNH, bias=bias, key_value_seq_lengths=seen_B
         )
         return KVCache(k_BSNH, v_BSNH, cache.t + 1), self.out(y_B1NH.reshape(B, D))
 
@@ -192,13 +224,13 @@ class TransformerBlock(nnx.Module):
         rngs: nnx.Rngs,
         mlp_ratio: int = 4,
         causal: bool = True,
-        rotary: bool = False,
+        positions: str = "learned",
         max_len: int = 0,
     ):
         self.out_features = features
         self.attn_norm = nnx.LayerNorm(features, rngs=rngs)
         self.attn = SelfAttention(
-            features, heads, rngs=rngs, causal=causal, rotary=rotary, max_len=max_len
+            features, heads, rngs=rngs, causal=causal, positions=positions, max_len=max_len
         )
         self.mlp_norm = nnx.LayerNorm(features, rngs=rngs)
         self.mlp_in = nnx.Linear(features, mlp_ratio * features, rngs=rngs)
@@ -233,7 +265,7 @@ class ZoologyBlock(nnx.Module):
         rngs: nnx.Rngs,
         layers: int,
         causal: bool = True,
-        rotary: bool = False,
+        positions: str = "learned",
         max_len: int = 0,
     ):
         self.out_features = features
@@ -244,7 +276,7 @@ class ZoologyBlock(nnx.Module):
             heads,
             rngs=rngs,
             causal=causal,
-            rotary=rotary,
+            positions=positions,
             max_len=max_len,
             init=dict(kernel_init=normal(ZOOLOGY_STD)),
             # GPT-2's scaled init of the projection into the residual stream: 2 per layer in
@@ -313,7 +345,8 @@ def check_tied(spec: TaskSpec) -> None:
 
 
 class Transformer(SequenceModel):
-    """SequenceModel of TransformerBlocks with positions added after the encoder (or rotary)."""
+    """SequenceModel of TransformerBlocks with positions added after the encoder (or in
+    attention: rotary, alibi)."""
 
     def __init__(self, cfg, spec: TaskSpec, *, rngs: nnx.Rngs):
         check_config(cfg)
@@ -329,7 +362,7 @@ class Transformer(SequenceModel):
                     rngs=rngs,
                     layers=cfg.layers,
                     causal=cfg.causal,
-                    rotary=cfg.positions == "rotary",
+                    positions=cfg.positions,
                     max_len=spec.seq_len,
                 )
             return TransformerBlock(
@@ -338,7 +371,7 @@ class Transformer(SequenceModel):
                 rngs=rngs,
                 mlp_ratio=cfg.mlp_ratio,
                 causal=cfg.causal,
-                rotary=cfg.positions == "rotary",
+                positions=cfg.positions,
                 max_len=spec.seq_len,
             )
 
@@ -356,7 +389,7 @@ class Transformer(SequenceModel):
             self.position_table = nnx.Param(init(rngs.params(), (spec.seq_len, cfg.hidden)))
 
     def position_codes(self, positions: jax.Array) -> jax.Array | None:
-        """Codes added to the encoder's output at integer `positions`; None for rotary, none."""
+        """Codes added to the encoder's output at integer `positions`; None for the others."""
         if self.positions == "learned":
             return self.position_table[...][positions]
         if self.positions == "sinusoidal":
@@ -395,7 +428,8 @@ class Transformer(SequenceModel):
 @MODELS.register(
     "transformer",
     "pre-LN Transformer: causal decoder (model.causal=true) or encoder; learned, sinusoidal, "
-    "rotary or no positions (Vaswani et al. 2017; Su et al. 2021); model.attention_block=zoology: "
+    "rotary, ALiBi or no positions (Vaswani et al. 2017; Su et al. 2021; Press et al. 2022); "
+    "model.attention_block=zoology: "
     "Zoology's attention-only baseline (Arora et al. 2023)",
     sizes=BLOCK_SIZES,
     blocks=True,
@@ -406,7 +440,7 @@ class Transformer(SequenceModel):
         (
             spec.seq_len,
             "model.positions=learned has one position per training step; "
-            "sinusoidal and rotary positions extrapolate",
+            "the other positions extrapolate",
         )
         if cfg.positions == "learned"
         else None

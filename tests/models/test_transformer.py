@@ -25,6 +25,8 @@ from seqlab.models.transformer import (
     Transformer,
     TransformerBlock,
     ZoologyBlock,
+    alibi_bias,
+    alibi_slopes,
     rotary,
     sinusoids,
 )
@@ -44,7 +46,7 @@ from tests.models.common import (
 )
 
 T, B, D, N = 6, 2, 8, 2
-POSITIONS = ["learned", "sinusoidal", "rotary"]
+POSITIONS = ["learned", "sinusoidal", "rotary", "alibi"]
 
 
 def tnp(p: torch.Tensor) -> np.ndarray:
@@ -109,6 +111,49 @@ def test_attention_matches_torch_multihead_attention(causal):
     other = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=not causal)
     copy_attention(other, mha)
     assert np.abs(np.asarray(other(jnp.asarray(x_np))) - y_ref).max() > 1e-2
+
+
+def their_alibi(heads: int, length: int) -> np.ndarray:
+    """[N, T, T] ALiBi biases built as Delétang et al.'s models/positional_encodings.py builds
+    them: sums of triangular matrices (-|t - s|, then 0.5 added below the diagonal), times the
+    slopes of ofirpress/attention_with_linear_biases (start 2^(-2^-(log2 N - 3)), ratio start)."""
+    start = 2 ** (-(2 ** -(np.log2(heads) - 3)))
+    slopes = np.array([start * start**i for i in range(heads)])
+    b = np.zeros((length, length))
+    b -= sum(np.tri(length, length, k=-i) for i in range(1, length))
+    b -= sum(np.tri(length, length, k=-i).T for i in range(1, length))
+    b += 0.5 * np.tri(length, length, k=-1)
+    return slopes[:, None, None] * b
+
+
+def test_alibi_slopes_and_biases_are_theirs():
+    assert alibi_slopes(8) == [2.0**-k for k in range(1, 9)]
+    assert alibi_slopes(6) == [2.0**-2, 2.0**-4, 2.0**-6, 2.0**-8, 2.0**-1, 2.0**-3]
+    t = jnp.arange(7)
+    np.testing.assert_allclose(alibi_bias(4, t, t), their_alibi(4, 7), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "no_mask"])
+def test_alibi_attention_matches_torch_with_their_biases(causal):
+    """torch's attention with Delétang et al.'s ALiBi matrix as its float mask (added to the
+    scaled logits, as theirs is)."""
+    mha = torch.nn.MultiheadAttention(D, N)
+    randomise(mha, 5)
+    attn = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal, positions="alibi")
+    copy_attention(attn, mha)
+    x_np, r_np = random_array(6, T, B, D), random_array(7, T, B, D)
+    bias = torch.from_numpy(np.tile(their_alibi(N, T), (B, 1, 1))).float()  # [B·N, T, T]
+    if causal:
+        bias = bias.masked_fill(causal_mask(T), float("-inf"))
+    forward = lambda x: mha(x, x, x, attn_mask=bias, need_weights=False)[0]  # noqa: E731
+    y_ref, g_x_ref = torch_value_and_grad(forward, x_np, r_np)
+    y, (g_attn, g_x) = value_and_grads(attn, jnp.asarray(x_np), jnp.asarray(r_np))
+    np.testing.assert_allclose(y, y_ref, **FWD)
+    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
+    check_attention_grads(g_attn, mha)
+    plain = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal)  # the control
+    copy_attention(plain, mha)
+    assert np.abs(np.asarray(plain(jnp.asarray(x_np))) - y_ref).max() > 1e-2
 
 
 class TorchBlock(torch.nn.Module):
@@ -231,7 +276,7 @@ def without_positions(model: Transformer) -> None:
     """Switches a model's positions off in place (the control a position test must fail on)."""
     model.positions = "none"
     for layer in model.layers:
-        layer.attn.rotary = False
+        layer.attn.rotary = layer.attn.alibi = False
 
 
 def every_step_reals_spec(length: int):
@@ -330,8 +375,9 @@ def test_padding_is_ignored_with_lengths(causal):
 
 @pytest.mark.parametrize("positions", [*POSITIONS, "none"])
 def test_kv_cache_stream_equals_the_whole_sequence(positions):
-    # Two layers once (each keeps its own cache); one elsewhere keeps the compiles small.
-    layers = 2 if positions == "rotary" else 1
+    # Two layers where attention holds the positions (each keeps its own cache); one elsewhere
+    # keeps the compiles small.
+    layers = 2 if positions in ("rotary", "alibi") else 1
     model = build("transformer", every_step_reals_spec(T), positions=positions, layers=layers)
     x = jnp.asarray(random_array(16, T, B, 2))
     expected = apply(model, x)
@@ -390,7 +436,7 @@ def test_bad_widths_raise_and_registry_traits():
     with pytest.raises(ValueError, match="even head width"):
         build("transformer", spec, hidden=12, heads=4, positions="rotary")
     with pytest.raises(ValueError, match="valid choices"):
-        build("transformer", spec, positions="alibi")
+        build("transformer", spec, positions="relative")
     # An odd head width is fine without rotary (built abstractly: no arrays needed).
     nnx.eval_shape(lambda: build("transformer", spec, hidden=12, heads=4, positions="learned"))
     entry = MODELS.entry("transformer")
