@@ -440,7 +440,7 @@ class Transformer(SequenceModel):
         (
             spec.seq_len,
             "model.positions=learned has one position per training step; "
-            "the other positions extrapolate",
+            "sinusoidal, rotary, alibi and none extrapolate",
         )
         if cfg.positions == "learned"
         else None
