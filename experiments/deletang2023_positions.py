@@ -30,12 +30,9 @@ from seqlab.config import load_python_file
 from seqlab.sweep import product
 
 DELETANG = load_python_file(Path(__file__).with_name("deletang2023.py"), "sweep", "sweep")
+PAPER = {m["model.name"]: m for m in DELETANG.PAPER_MODELS}
 TRANSFORMER = {  # their 5-layer encoder, less its sin/cos positions
-    k: v
-    for m in DELETANG.PAPER_MODELS
-    if m["model.name"] == "transformer"
-    for k, v in m.items()
-    if k != "model.positions"
+    k: v for k, v in PAPER["transformer"].items() if k != "model.positions"
 }
 PROGRAMS = [  # (positions, task); sin/cos is experiments/deletang2023.py's
     ("rotary", "even_pairs"),

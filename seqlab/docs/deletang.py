@@ -65,19 +65,21 @@ def paper_table(studies: Studies) -> str:
             group = seeds[(seeds["task"] == task) & (seeds["model"] == model)]
             if group.empty:
                 continue
-            best = group[group["lr"] == _best_lr(group)]
-            rows.append(
-                [
-                    task,
-                    model,
-                    _paper_cell(task, model),
-                    _percent(group["deletang"].max()),
-                    mean_ci_cell(100 * best["deletang"], ".1f"),
-                    mean_ci_cell(best["final.accuracy"], ".3f"),
-                    _budget(group),
-                ]
-            )
+            rows.append([task, model, *_score_cells(group, task, model)])
     return md_table(header, rows) + f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}. {_scored(seeds)}*"
+
+
+def _score_cells(group: pd.DataFrame, task: str, model: str) -> list[str]:
+    """The paper's score; seqlab's (max over seeds and learning rates); the mean ± CI over
+    seeds at the best learning rate, and their accuracy at the training lengths; the budget."""
+    best = group[group["lr"] == _best_lr(group)]
+    return [
+        _paper_cell(task, model),
+        _percent(group["deletang"].max()),
+        mean_ci_cell(100 * best["deletang"], ".1f"),
+        mean_ci_cell(best["final.accuracy"], ".3f"),
+        _budget(group),
+    ]
 
 
 def _paper_cell(task: str, model: str) -> str:
@@ -164,7 +166,7 @@ def positions_table(studies: Studies) -> str:
     main = _seeds(studies)
     main = main[(main["model"] == "transformer") & main["task"].isin(seeds["task"].unique())]
     runs = pd.concat([main, seeds], ignore_index=True)
-    header = ["task", "positions", "paper: best of 5 (%)", "seqlab (%)", "mean ± CI (%)"]
+    header = ["task", "positions", "paper: best of 5 (%)", "seqlab (%)", "best lr: mean ± CI (%)"]
     header += ["accuracy at 1..40", "budget"]
     rows = []
     for task in TASKS:
@@ -172,17 +174,7 @@ def positions_table(studies: Studies) -> str:
             group = runs[(runs["task"] == task) & (runs["cfg.model.positions"] == code)]
             if group.empty:
                 continue
-            rows.append(
-                [
-                    task,
-                    name,
-                    _paper_cell(task, "transformer"),
-                    _percent(group["deletang"].max()),
-                    mean_ci_cell(100 * group[group["lr"] == _best_lr(group)]["deletang"], ".1f"),
-                    mean_ci_cell(group["final.accuracy"], ".3f"),
-                    _budget(group),
-                ]
-            )
+            rows.append([task, name, *_score_cells(group, task, "transformer")])
     return md_table(header, rows) + (
         f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}; their number is the best of five encodings "
         "(none, sin/cos, RoPE, ALiBi, Transformer-XL's relative), which one is not stated in "

@@ -91,22 +91,27 @@ def torch_value_and_grad(module, x_np, r_np, **kwargs):
 # ---------------------------------------------------------------- 1. attention vs torch
 
 
+def check_attention_against_torch(attn, mha, attn_mask, seed: int):
+    """Asserts `attn` (mha's weights copied in) equals torch's attention with `attn_mask` in
+    output and gradients (inputs and weights), for an input and a cotangent drawn from `seed`
+    and `seed + 1`; returns that input and torch's output."""
+    x_np, r_np = random_array(seed, T, B, D), random_array(seed + 1, T, B, D)
+    forward = lambda x: mha(x, x, x, attn_mask=attn_mask, need_weights=False)[0]  # noqa: E731
+    y_ref, g_x_ref = torch_value_and_grad(forward, x_np, r_np)
+    y, (g_attn, g_x) = value_and_grads(attn, jnp.asarray(x_np), jnp.asarray(r_np))
+    np.testing.assert_allclose(y, y_ref, **FWD)
+    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
+    check_attention_grads(g_attn, mha)
+    return x_np, y_ref
+
+
 @pytest.mark.parametrize("causal", [True, False], ids=["causal", "no_mask"])
 def test_attention_matches_torch_multihead_attention(causal):
     mha = torch.nn.MultiheadAttention(D, N)  # time-major [T, B, D], like ours
     randomise(mha, 1)
     attn = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal)
     copy_attention(attn, mha)
-    x_np, r_np = random_array(2, T, B, D), random_array(3, T, B, D)
-
-    mask = causal_mask(T) if causal else None
-    forward = lambda x: mha(x, x, x, attn_mask=mask, need_weights=False)[0]  # noqa: E731
-    y_ref, g_x_ref = torch_value_and_grad(forward, x_np, r_np)
-    y, (g_attn, g_x) = value_and_grads(attn, jnp.asarray(x_np), jnp.asarray(r_np))
-
-    np.testing.assert_allclose(y, y_ref, **FWD)
-    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
-    check_attention_grads(g_attn, mha)
+    x_np, y_ref = check_attention_against_torch(attn, mha, causal_mask(T) if causal else None, 2)
     # The mask is what is being tested: the other setting gives another output.
     other = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=not causal)
     copy_attention(other, mha)
@@ -141,16 +146,10 @@ def test_alibi_attention_matches_torch_with_their_biases(causal):
     randomise(mha, 5)
     attn = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal, positions="alibi")
     copy_attention(attn, mha)
-    x_np, r_np = random_array(6, T, B, D), random_array(7, T, B, D)
     bias = torch.from_numpy(np.tile(their_alibi(N, T), (B, 1, 1))).float()  # [B·N, T, T]
     if causal:
         bias = bias.masked_fill(causal_mask(T), float("-inf"))
-    forward = lambda x: mha(x, x, x, attn_mask=bias, need_weights=False)[0]  # noqa: E731
-    y_ref, g_x_ref = torch_value_and_grad(forward, x_np, r_np)
-    y, (g_attn, g_x) = value_and_grads(attn, jnp.asarray(x_np), jnp.asarray(r_np))
-    np.testing.assert_allclose(y, y_ref, **FWD)
-    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
-    check_attention_grads(g_attn, mha)
+    x_np, y_ref = check_attention_against_torch(attn, mha, bias, 6)
     plain = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal)  # the control
     copy_attention(plain, mha)
     assert np.abs(np.asarray(plain(jnp.asarray(x_np))) - y_ref).max() > 1e-2
