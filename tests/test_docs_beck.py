@@ -48,3 +48,45 @@ def test_scores_beyond_the_training_length_beside_the_paper(studies):
     assert "| 0.00 | 0.00 | 0.40 |" in rows["xlstm[1:0]"]
     assert "lstm" not in rows  # its program had not finished
     assert "trained on lengths 2..39" in table and "lengths 64, 255" in table
+
+
+def _curve(seed, split, values, length=None):
+    """An exported curve of xLSTM[1:1]'s program: evaluations at steps 2,000, 4,000, ...;
+    `values` the accuracy, the score being its chance-0 rescaling."""
+    steps = [2000 * (i + 1) for i in range(len(values))]
+    return {"run": "xlstm11", "seed": seed, "split": split, "eval_length": length, "step": steps,
+            "accuracy": values, "score": [2 * v - 1 for v in values],
+            "loss": [1.0] * len(steps)}  # fmt: skip
+
+
+def test_longer_table_follows_each_seed_over_training(tmp_path):
+    seeds = [
+        {"run": "xlstm11", "task": "parity", "model": "xlstm[1:1]", "seed": i, "length": 39,
+         "min_length": 2, "cfg.train.steps": 20000, "cfg.train.batch_size": 256,
+         "cfg.optim.lr": 1e-3, "cfg.optim.warmup_steps": 2000, "run_status": "running"}
+        for i in (1, 0)
+    ]  # fmt: skip
+    curves = [
+        _curve(0, "eval", [0.6, 1.0]),
+        _curve(0, "eval_length", [0.5, 1.0], 64),
+        _curve(0, "eval_length", [0.5, 0.9], 255),
+        _curve(1, "eval", [0.7]),  # seed 1's second evaluation is not in yet
+        _curve(1, "eval_length", [0.55], 64),
+        _curve(1, "eval_length", [0.45], 255),
+    ]
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "beck2024_longer.json").write_text(json.dumps({
+        "format": "seqlab-study/1", "study": "beck2024_longer", "written": "2026-12-07",
+        "seqlab_commit": "abc1234", "machine": ["a test machine"], "runs": 1,
+        "common_config": {}, "seeds": seeds, "curves": curves,
+    }))  # fmt: skip
+    table = beck.longer_table(Studies(results, tmp_path / "figures", write_figures=False))
+    lines = table.splitlines()
+    assert lines[0].endswith("| measure | 2,000 | 4,000 |")
+    row = "| parity | xlstm[1:1] |"
+    assert lines[2] == f"{row} 0 | accuracy at 2..39 | 0.60 | 1.00 |"  # seeds in order
+    assert lines[3] == f"{row} 0 | score beyond | 0.00 | 0.90 |"  # mean of 1.0 and 0.8
+    assert lines[5] == f"{row} 1 | score beyond | 0.00 | – |"  # (0.1 - 0.1) / 2
+    assert "training steps of 20,000" in table and "2,000 warm-up steps" in table
+    assert "lengths 64, 255" in table

@@ -9,13 +9,21 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import finished_seeds, md_table, mean_ci_cell, sweep_provenance
+from seqlab.docs.tables import (
+    finished_seeds,
+    md_table,
+    mean_ci_cell,
+    over_training,
+    step_cells,
+    sweep_provenance,
+)
 from seqlab.results.protocols import deletang_lengths, deletang_score, lengths_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
 STUDY = "beck2024"
+LONGER_STUDY = "beck2024_longer"
 METRIC = "score"
 
 
@@ -54,7 +62,35 @@ def formal_table(studies: Studies) -> str:
     )
 
 
+def longer_table(studies: Studies) -> str:
+    """The runs given the configs' whole schedule, per seed over training: accuracy at the
+    training lengths and the score beyond them, at each evaluation (a program still training
+    shows the evaluations it has made)."""
+    seeds = studies.seeds(LONGER_STUDY)
+    keys = ["task", "model", "seed"]
+    inside, _, _, _ = over_training(studies, LONGER_STUDY, keys, "accuracy")
+    _, beyond, steps, lengths = over_training(studies, LONGER_STUDY, keys, METRIC)
+    shortest, trained = int(seeds["min_length"].min()), int(seeds["length"].max())
+    header = [*keys, "measure"] + [f"{s:,}" for s in steps]
+    rows, two = [], "{:.2f}".format
+    for key in seeds[keys].drop_duplicates().sort_values(keys).itertuples(index=False):
+        names = [str(k) for k in key]
+        at = f"accuracy at {shortest}..{trained}"
+        rows.append([*names, at, *step_cells(inside, key, steps, two)])
+        rows.append([*names, "score beyond", *step_cells(beyond, key, steps, two)])
+    first = seeds.iloc[0]
+    return md_table(header, rows) + (
+        f"\n\n*Columns: training steps of {int(first['cfg.train.steps']):,} (batch "
+        f"{int(first['cfg.train.batch_size'])}, lr {float(first['cfg.optim.lr']):g} after "
+        f"{int(first['cfg.optim.warmup_steps']):,} warm-up steps, then the cosine). Accuracy: "
+        f"chance 0.5; score: chance 0, perfect 1, averaged over lengths {lengths_text(lengths)} "
+        "(512 sequences each) at each evaluation.*"
+    )
+
+
 BLOCKS = {
     f"{STUDY}.table": formal_table,
     f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
+    f"{LONGER_STUDY}.table": longer_table,
+    f"{LONGER_STUDY}.provenance": lambda s: sweep_provenance(s, LONGER_STUDY),
 }

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 from seqlab.docs import figures, papers
 from seqlab.docs.studies import Studies
-from seqlab.docs.tables import count, finished_seeds, md_table, mean_ci_cell, sweep_provenance
+from seqlab.docs.tables import (
+    count,
+    finished_seeds,
+    md_table,
+    mean_ci_cell,
+    over_training,
+    step_cells,
+    sweep_provenance,
+)
 from seqlab.results.aggregate import eval_lengths
 from seqlab.results.protocols import deletang_lengths, deletang_score, lengths_text
 
@@ -39,6 +47,10 @@ def _seeds(studies: Studies, study: str = STUDY) -> pd.DataFrame:
 
 def _percent(x: float) -> str:
     return f"{100 * x:.1f}"
+
+
+def _two(x: float) -> str:
+    return f"{x:.2f}"
 
 
 def _best_lr(group: pd.DataFrame) -> float:
@@ -126,26 +138,14 @@ def budget_table(studies: Studies) -> str:
     Delétang's score beyond them (the mean over the test lengths), per task and model. Every
     evaluation is a measurement, so a program still training shows its steps so far."""
     seeds = studies.seeds(BUDGET_STUDY)
-    curves = studies.curves(BUDGET_STUDY)
+    keys = ["task", "model"]
+    inside, beyond, steps, lengths = over_training(studies, BUDGET_STUDY, keys, "accuracy")
     trained = int(seeds["length"].max())
-    keys = ["task", "model", "step"]
-    inside = curves[curves["split"] == "eval"].groupby(keys)["accuracy"].mean()
-    beyond = curves[(curves["split"] == "eval_length") & (curves["eval_length"] > trained)]
-    lengths = sorted(int(n) for n in beyond["eval_length"].unique())
-    beyond = beyond.groupby(keys)["accuracy"].mean()
-    steps = sorted(int(s) for s in beyond.index.get_level_values("step").unique())
-    header = ["task", "model", "measure"] + [f"{s:,}" for s in steps]
+    header = [*keys, "measure"] + [f"{s:,}" for s in steps]
     rows = []
-    for task, model in seeds[["task", "model"]].drop_duplicates().itertuples(index=False):
-        for measure, values, cell in (
-            (f"accuracy at 1..{trained}", inside, lambda x: f"{x:.2f}"),
-            ("score beyond (%)", beyond, _percent),
-        ):
-            row = [task, model, measure]
-            row += [
-                cell(values[(task, model, s)]) if (task, model, s) in values else "–" for s in steps
-            ]
-            rows.append(row)
+    for key in seeds[keys].drop_duplicates().itertuples(index=False):
+        rows.append([*key, f"accuracy at 1..{trained}", *step_cells(inside, key, steps, _two)])
+        rows.append([*key, "score beyond (%)", *step_cells(beyond, key, steps, _percent)])
     batch = int(seeds["cfg.train.batch_size"].iloc[0])
     lr = float(seeds["cfg.optim.lr"].iloc[0])
     return md_table(header, rows) + (

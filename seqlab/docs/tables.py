@@ -59,3 +59,26 @@ def provenance(studies: Studies, study: str, command: str) -> str:
         f"Reproduce: `{command}`, then `seqlab export runs/{study} -o "
         f"experiments/results/{study}.json` and `seqlab docs`.*"
     )
+
+
+def over_training(studies: Studies, study: str, keys: list[str], metric: str):
+    """A study's evaluations over training, per group of `keys` (columns of its seeds, e.g.
+    task and model, or seed): `metric` at the training lengths (the `eval` split) and beyond them
+    (the mean over the evaluated lengths above the training length), each a Series indexed by
+    (*keys, step); with the evaluation steps and those lengths. A program still training
+    contributes the evaluations it has made."""
+    seeds, curves = studies.seeds(study), studies.curves(study)
+    trained = int(seeds["length"].max())
+    by = [*keys, "step"]
+    inside = curves[curves["split"] == "eval"].groupby(by)[metric].mean()
+    beyond = curves[(curves["split"] == "eval_length") & (curves["eval_length"] > trained)]
+    lengths = sorted(int(n) for n in beyond["eval_length"].unique())
+    beyond = beyond.groupby(by)[metric].mean()
+    steps = sorted(int(s) for s in beyond.index.get_level_values("step").unique())
+    return inside, beyond, steps, lengths
+
+
+def step_cells(values, key: tuple, steps: list[int], cell) -> list[str]:
+    """`cell(value)` at each step of `over_training`'s Series for group `key`; "–" where that
+    group was not evaluated at the step (yet)."""
+    return [cell(values[(*key, s)]) if (*key, s) in values else "–" for s in steps]
