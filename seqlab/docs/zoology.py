@@ -28,7 +28,18 @@ def _seeds(studies: Studies) -> pd.DataFrame:
     seeds = finished_seeds(studies, STUDY)
     seeds["width"] = seeds["built.hidden"].astype(int)
     seeds["lr"] = seeds["cfg.optim.lr"].astype(float)
+    pairs = zip(seeds["length"], seeds["cfg.task.pairs"], strict=True)
+    seeds["point"] = [_point(n, p) for n, p in pairs]
     return seeds
+
+
+def _point(length, pairs) -> str:
+    """Zoology's (sequence length, key-value pairs); task.pairs left at 0 means the task's
+    default, length // 16."""
+    from seqlab.tasks.mqar import PAIRS_PER_STEP
+
+    pairs = int(pairs) or int(length) // PAIRS_PER_STEP
+    return f"({int(length)}, {pairs})"
 
 
 def _in_grid(seeds: pd.DataFrame) -> pd.Series:
@@ -49,22 +60,29 @@ def _budget(seeds: pd.DataFrame) -> str:
 
 
 def width_table(studies: Studies) -> str:
-    """Per model and width: how many of the grid's learning rates have finished, Zoology's
-    number (the best final accuracy of any seed at any of them), where it was reached, and the
-    mean ± CI over seeds at the best learning rate with its seeds solved."""
+    """Per (length, pairs) point, model and width: how many of the grid's learning rates have
+    finished, Zoology's number (the best final accuracy of any seed at any of them), where it
+    was reached, and the mean ± CI over seeds at the best learning rate with its seeds solved."""
     grid = _grid(_seeds(studies))
-    best = best_over(grid, "optim.lr", metric="accuracy", by=["model", "width"])
-    header = ["model", "width", "lrs run", "best over the grid (Zoology's number)", "where"]
+    keys = ["point", "model", "width"]
+    best = best_over(grid, "optim.lr", metric="accuracy", by=keys)
+    header = [
+        "(T, pairs)",
+        "model",
+        "width",
+        "lrs run",
+        "best over the grid (Zoology's number)",
+        "where",
+    ]
     header += ["best lr: mean ± CI", "solved · sequences", "paper (Fig. 2)"]
     rows = []
     for _, row in best.iterrows():
         at_best = grid[
-            (grid["model"] == row["model"])
-            & (grid["width"] == row["width"])
-            & (grid["lr"] == float(row["cfg.optim.lr"]))
+            (grid[keys] == row[keys]).all(axis=1) & (grid["lr"] == float(row["cfg.optim.lr"]))
         ]
         rows.append(
             [
+                row["point"],
                 row["model"],
                 str(int(row["width"])),
                 f"{int(row['grid_points'])} of {grid['lr'].nunique()}",
@@ -76,10 +94,23 @@ def width_table(studies: Studies) -> str:
             ]
         )
     return md_table(header, rows) + (
-        f"\n\n*seqlab: MQAR (64, 4), vocabulary 512, {_budget(grid)}, learning rates "
+        f"\n\n*seqlab: MQAR at (T, pairs) {', '.join(_points(grid))}, vocabulary "
+        f"{_vocabulary(grid)}, {_budget(grid)}, learning rates "
         f"{_lr_text(grid)}, {grid['seed'].nunique()} seeds each. Paper: "
         f"{papers.ZOOLOGY_2023_SOURCE}.*"
     )
+
+
+def _points(seeds: pd.DataFrame) -> list[str]:
+    """The study's points in the order of their lengths."""
+    return list(dict.fromkeys(seeds.sort_values("length")["point"]))
+
+
+def _vocabulary(seeds: pd.DataFrame) -> str:
+    from seqlab.tasks.mqar import DEFAULT_VOCAB
+
+    sizes = sorted({int(v) or DEFAULT_VOCAB for v in seeds["cfg.task.vocab_size"]})
+    return ", ".join(str(v) for v in sizes)
 
 
 def _lr_text(seeds: pd.DataFrame) -> str:
@@ -92,28 +123,40 @@ def width_figure(studies: Studies) -> str:
 
 
 def _draw_widths(grid: pd.DataFrame):
+    """One panel per (length, pairs) point, as Zoology's Fig. 2: per model, the best accuracy
+    over the grid against width."""
     plt = figures.pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    best = best_over(grid, "optim.lr", metric="accuracy", by=["model", "width"])
+    points = _points(grid)
+    fig, axes = plt.subplots(
+        1, len(points), figsize=(1.5 + 3.2 * len(points), 3.6), sharey=True, squeeze=False
+    )
+    best = best_over(grid, "optim.lr", metric="accuracy", by=["point", "model", "width"])
     models = list(dict.fromkeys(best["model"]))
     palette = figures.colours(models)
-    for model in models:
-        points = best[best["model"] == model].sort_values("width")
-        ax.plot(
-            points["width"],
-            points["best_single"],
-            marker="o",
-            color=palette[model],
-            label="attention (Zoology's block)" if model == ATTENTION else model,
-        )
     widths = sorted(best["width"].unique())
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(widths, [str(int(w)) for w in widths])
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("model width")
-    ax.set_ylabel("MQAR accuracy (best over lr, seeds)")
-    ax.set_title("MQAR (64, 4): accuracy against width", fontsize=10)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    for ax, point in zip(axes[0], points, strict=True):
+        for model in models:
+            curve = best[(best["point"] == point) & (best["model"] == model)]
+            if curve.empty:
+                continue
+            curve = curve.sort_values("width")
+            ax.plot(
+                curve["width"],
+                curve["best_single"],
+                marker="o",
+                color=palette[model],
+                label="attention (Zoology's block)" if model == ATTENTION else model,
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(widths, [str(int(w)) for w in widths])
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("model width")
+        ax.set_title(f"MQAR {point}", fontsize=10)
+    axes[0][0].set_ylabel("MQAR accuracy (best over lr, seeds)")
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines()}
+    fig.legend(
+        handles.values(), handles.keys(), fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5)
+    )
     fig.tight_layout()
     return fig
 
@@ -126,8 +169,11 @@ def diagnosis_table(studies: Studies) -> str:
     variants = attention[~_in_grid(seeds)[attention.index]]
     if variants.empty:
         return "*No diagnosis runs in the study yet.*"
-    width, lr = variants["width"].iloc[0], variants["lr"].iloc[0]
-    same = attention[(attention["width"] == width) & (attention["lr"] == lr)]
+    first = variants.iloc[0]
+    width, lr, length = first["width"], first["lr"], first["length"]
+    same = attention[
+        (attention["width"] == width) & (attention["lr"] == lr) & (attention["length"] == length)
+    ]
     header = ["positions", "steps", "seeds", "final accuracy", "best accuracy"]
     header += ["solved · sequences"]
     rows = []
@@ -144,7 +190,8 @@ def diagnosis_table(studies: Studies) -> str:
             ]
         )
     return md_table(header, rows) + (
-        f"\n\n*Attention (Zoology's block, one head) at width {int(width)} and lr {lr:.2g}, "
+        f"\n\n*Attention (Zoology's block, one head) on MQAR {first['point']} at width "
+        f"{int(width)} and lr {lr:.2g}, "
         f"batch {int(same['cfg.train.batch_size'].iloc[0])}, cosine schedule over each run's "
         "steps.*"
     )
