@@ -63,7 +63,8 @@ def test_longer_table_follows_each_seed_over_training(tmp_path):
     seeds = [
         {"run": "xlstm11", "task": "parity", "model": "xlstm[1:1]", "seed": i, "length": 39,
          "min_length": 2, "cfg.train.steps": 20000, "cfg.train.batch_size": 256,
-         "cfg.optim.lr": 1e-3, "cfg.optim.warmup_steps": 2000, "run_status": "running"}
+         "cfg.optim.lr": 1e-3, "cfg.optim.warmup_steps": 2000, "run_status": "running",
+         "final_step": 4000}
         for i in (1, 0)
     ]  # fmt: skip
     curves = [
@@ -89,4 +90,4 @@ def test_longer_table_follows_each_seed_over_training(tmp_path):
     assert lines[3] == f"{row} 0 | score beyond | 0.00 | 0.90 |"  # mean of 1.0 and 0.8
     assert lines[5] == f"{row} 1 | score beyond | 0.00 | – |"  # (0.1 - 0.1) / 2
     assert "training steps of 20,000" in table and "2,000 warm-up steps" in table
-    assert "lengths 64, 255" in table
+    assert "lengths 64, 255" in table and "stopped at step 4,000; it resumes" in table

@@ -79,12 +79,14 @@ def longer_table(studies: Studies) -> str:
         rows.append([*names, at, *step_cells(inside, key, steps, two)])
         rows.append([*names, "score beyond", *step_cells(beyond, key, steps, two)])
     first = seeds.iloc[0]
+    planned, reached = int(first["cfg.train.steps"]), int(seeds["final_step"].max())
+    stopped = f" The program stopped at step {reached:,}; it resumes." if reached < planned else ""
     return md_table(header, rows) + (
-        f"\n\n*Columns: training steps of {int(first['cfg.train.steps']):,} (batch "
+        f"\n\n*Columns: training steps of {planned:,} (batch "
         f"{int(first['cfg.train.batch_size'])}, lr {float(first['cfg.optim.lr']):g} after "
         f"{int(first['cfg.optim.warmup_steps']):,} warm-up steps, then the cosine). Accuracy: "
         f"chance 0.5; score: chance 0, perfect 1, averaged over lengths {lengths_text(lengths)} "
-        "(512 sequences each) at each evaluation.*"
+        f"(512 sequences each) at each evaluation.{stopped}*"
     )
 
 
