@@ -300,7 +300,7 @@ INITS = ("default", "glorot_uniform")
 # seqlab.models.linear_recurrence.FORMS, and mamba2's "ssd"
 SCAN_FORMS = ("auto", "scan", "associative", "chunked", "log", "ssd")
 OUTPUT_PEEPHOLES = ("none", "full")
-POSITIONS = ("learned", "sinusoidal", "rotary", "alibi", "none")
+POSITIONS = ("learned", "sinusoidal", "rotary", "alibi", "relative", "none")
 ATTENTION_BLOCKS = ("seqlab", "zoology")  # seqlab.models.transformer
 SEED_STRATEGIES = ("auto", "vmap", "map", "devices", "devices-vmap")  # seqlab.train.loop.over_seeds
 

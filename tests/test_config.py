@@ -83,7 +83,7 @@ def model_config(**model_fields):
         ({"merge": "max"}, r"model\.merge is 'max'; valid choices: concat, sum"),
         ({"forget_gate": "relu"}, r"valid choices: sigmoid, exponential"),
         ({"mlstm_form": "fast"}, r"valid choices: recurrent, parallel, chunkwise"),
-        ({"positions": "relative"}, r"valid choices: learned, sinusoidal, rotary, alibi, none"),
+        ({"positions": "xl"}, r"valid choices: learned, sinusoidal, rotary, alibi, relative, none"),
         ({"attention_block": "gpt"}, r"model\.attention_block is 'gpt'; valid choices: seqlab, zo"),
         (
             {"name": "transformer", "attention_block": "zoology"},

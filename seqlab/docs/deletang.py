@@ -31,6 +31,7 @@ POSITIONS = {
     "sinusoidal": "sin/cos",
     "rotary": "RoPE",
     "alibi": "ALiBi",
+    "relative": "relative (Transformer-XL)",
     "none": "none (NoPE)",
 }
 PARITY_STUDY = "grazzi2024"
@@ -178,7 +179,7 @@ def positions_table(studies: Studies) -> str:
     return md_table(header, rows) + (
         f"\n\n*Paper: {papers.DELETANG_2023_SOURCE}; their number is the best of five encodings "
         "(none, sin/cos, RoPE, ALiBi, Transformer-XL's relative), which one is not stated in "
-        f"the text; seqlab builds four (not the relative one). {_scored(seeds)}*"
+        f"the text. {_scored(seeds)}*"
     )
 
 

@@ -22,6 +22,13 @@ Positions (`model.positions`):
   slopes m_n = 2^(-8(n+1)/N) of their code for N a power of two. The 0.5 on past keys is
   Delétang et al.'s (models/positional_encodings.py: compute_alibi_encodings_biases), so that an
   encoder can tell left from right;
+- "relative": Transformer-XL's relative encoding (Dai et al. 2019, §3.3), as Delétang et al.'s
+  models/positional_encodings.py computes it (compute_attention_with_relative_encodings): the
+  logit of query t and key s is ((q_t + u)·k_s + (q_t + v)·W_r R_{t-s}) / √d_h, with u, v
+  learned per head (N(0, 0.02²)), W_r a learned D×D projection without bias, and R_p the
+  sinusoids [sin(p·ω_i) | cos(p·ω_i)], ω_i = 10000^(-2i/D), of the offset p = t - s (positive
+  for past keys). Theirs for a causal decoder takes R_{t-s+1}, a rotation of these codes
+  that W_r absorbs; here both forms use R_{t-s};
 - "none": no positions (NoPE). The encoder is then blind to order (permutation-equivariant);
   the causal decoder still sees it through its mask. One of the five encodings Delétang et
   al. 2023 take the best of (their models/positional_encodings.py).
@@ -95,6 +102,15 @@ def rotary(x: jax.Array, positions: jax.Array) -> jax.Array:
     return rotated.reshape(x.shape)
 
 
+def relative_codes(offsets: jax.Array, features: int) -> jax.Array:
+    """Transformer-XL's codes [..., features] of integer offsets [...]: sin of every frequency,
+    then cos of every frequency (Delétang et al.'s sinusoid_position_encoding; unlike
+    `sinusoids`, not interleaved). `features` must be even."""
+    freq_F = 10000.0 ** (-jnp.arange(0, features, 2, dtype=jnp.float32) / features)
+    angle = jnp.asarray(offsets, jnp.float32)[..., None] * freq_F
+    return jnp.concatenate([jnp.sin(angle), jnp.cos(angle)], axis=-1)
+
+
 def alibi_slopes(heads: int) -> list[float]:
     """ALiBi's slope per head: for N a power of two the geometric sequence 2^(-8/N), 2^(-16/N),
     ..., 2^(-8); otherwise those of the nearest power of two below, then every other slope of
@@ -139,24 +155,41 @@ class SelfAttention(nnx.Module):
         init: dict | None = None,
         out_init: dict | None = None,
     ):
-        """`positions`: the model's; "rotary" and "alibi" act here, the others (added to the
-        input, or none) leave attention blind to order. `init`, `out_init`: keyword arguments
-        (initialisers) of the q/k/v and output projections' nnx.Linear; flax's defaults when
-        None."""
+        """`positions`: the model's; "rotary", "alibi" and "relative" act here, the others
+        (added to the input, or none) leave attention blind to order. `init`, `out_init`:
+        keyword arguments (initialisers) of the q/k/v and output projections' nnx.Linear;
+        flax's defaults when None."""
         if features % heads:
             raise ValueError(f"model.hidden={features} must be a multiple of model.heads={heads}")
         self.rotary = positions == "rotary"
         self.alibi = positions == "alibi"
-        if self.rotary and (features // heads) % 2:
+        self.relative = positions == "relative"
+        if (self.rotary and (features // heads) % 2) or (self.relative and features % 2):
             raise ValueError(
-                f"model.positions=rotary needs an even head width; model.hidden={features} / "
-                f"model.heads={heads} = {features // heads}"
+                f"model.positions={positions} needs an even width; model.hidden={features}, "
+                f"model.heads={heads}"
             )
         self.heads = heads
         self.causal = causal
         self.max_len = max_len  # key/value cache length for streaming
         self.qkv = nnx.Linear(features, 3 * features, rngs=rngs, **(init or {}))
         self.out = nnx.Linear(features, features, rngs=rngs, **(out_init or {}))
+        if self.relative:
+            head = features // heads
+            bias_init = nnx.initializers.normal(0.02)  # theirs: RandomNormal(stddev=0.02)
+            self.content_bias = nnx.Param(bias_init(rngs.params(), (heads, head)))  # u
+            self.position_bias = nnx.Param(bias_init(rngs.params(), (heads, head)))  # v
+            self.relative_keys = nnx.Linear(features, features, use_bias=False, rngs=rngs)  # W_r
+
+    def _relative(self, q: jax.Array, offsets: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Transformer-XL's attention for queries q [B, Tq, N, H] and the offsets [Tq, Tk] of
+        their keys: the query for the content term (q + u), and the position term
+        (q + v)·W_r R_{t-s} / √H as a bias [B, N, Tq, Tk] (added after the 1/√H scaling of
+        the content term, so both are scaled alike)."""
+        N, H = q.shape[-2:]
+        keys_QKNH = self.relative_keys(relative_codes(offsets, N * H)).reshape(*offsets.shape, N, H)
+        position = jnp.einsum("bqnh,qknh->bnqk", q + self.position_bias[...], keys_QKNH)
+        return q + self.content_bias[...], position / math.sqrt(H)
 
     def _split_heads(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         """[..., D] -> q, k, v each [..., N, D/N] (head n holds features n·D/N .. (n+1)·D/N)."""
@@ -176,6 +209,8 @@ class SelfAttention(nnx.Module):
         kv_lengths = None if self.causal or lengths is None else lengths.astype(jnp.int32)
         t_T = jnp.arange(T)
         bias = alibi_bias(self.heads, t_T, t_T)[None] if self.alibi else None
+        if self.relative:
+            q, bias = self._relative(q, t_T[:, None] - t_T[None, :])
         y_BTNH = jax.nn.dot_product_attention(
             q, k, v, bias=bias, is_causal=self.causal, key_value_seq_lengths=kv_lengths
         )
@@ -202,8 +237,11 @@ class SelfAttention(nnx.Module):
         bias = None
         if self.alibi:
             bias = alibi_bias(self.heads, cache.t[None], jnp.arange(self.max_len))[None]
+        q = q[:, None]
+        if self.relative:
+            q, bias = self._relative(q, cache.t - jnp.arange(self.max_len)[None, :])
         y_B1NH = jax.nn.dot_product_attention(
-            q[:, None], k_BSNH, v_BSNH, bias=bias, key_value_seq_lengths=seen_B
+            q, k_BSNH, v_BSNH, bias=bias, key_value_seq_lengths=seen_B
         )
         return KVCache(k_BSNH, v_BSNH, cache.t + 1), self.out(y_B1NH.reshape(B, D))
 
@@ -325,11 +363,21 @@ def check_config(cfg) -> None:
             f"model.positions=rotary needs an even head width model.hidden/model.heads, got "
             f"{cfg.hidden}/{cfg.heads} = {cfg.hidden // cfg.heads}"
         )
+    if cfg.positions == "relative" and cfg.hidden % 2:
+        raise ValueError(f"model.positions=relative needs an even model.hidden, got {cfg.hidden}")
     if cfg.attention_block not in ATTENTION_BLOCKS:
         raise ValueError(
             f"model.attention_block is {cfg.attention_block!r}; valid choices: "
             f"{', '.join(ATTENTION_BLOCKS)}"
         )
+
+
+def width_multiple(heads: int, positions: str) -> int:
+    """What model.hidden must be a multiple of: the heads; with rotary an even head width; with
+    relative an even width."""
+    if positions == "rotary":
+        return 2 * heads
+    return math.lcm(heads, 2) if positions == "relative" else heads
 
 
 def check_tied(spec: TaskSpec) -> None:
@@ -428,19 +476,20 @@ class Transformer(SequenceModel):
 @MODELS.register(
     "transformer",
     "pre-LN Transformer: causal decoder (model.causal=true) or encoder; learned, sinusoidal, "
-    "rotary, ALiBi or no positions (Vaswani et al. 2017; Su et al. 2021; Press et al. 2022); "
+    "rotary, ALiBi, Transformer-XL relative or no positions (Vaswani et al. 2017; Su et al. "
+    "2021; Press et al. 2022; Dai et al. 2019); "
     "model.attention_block=zoology: "
     "Zoology's attention-only baseline (Arora et al. 2023)",
     sizes=BLOCK_SIZES,
     blocks=True,
     causal=lambda cfg: cfg.causal,
-    width_multiple=lambda cfg: cfg.heads * (2 if cfg.positions == "rotary" else 1),
+    width_multiple=lambda cfg: width_multiple(cfg.heads, cfg.positions),
     size_fields=("heads", "positions"),
     step_limit=lambda cfg, spec: (
         (
             spec.seq_len,
             "model.positions=learned has one position per training step; "
-            "sinusoidal, rotary, alibi and none extrapolate",
+            "sinusoidal, rotary, alibi, relative and none extrapolate",
         )
         if cfg.positions == "learned"
         else None

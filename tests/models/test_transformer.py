@@ -27,6 +27,7 @@ from seqlab.models.transformer import (
     ZoologyBlock,
     alibi_bias,
     alibi_slopes,
+    relative_codes,
     rotary,
     sinusoids,
 )
@@ -46,7 +47,8 @@ from tests.models.common import (
 )
 
 T, B, D, N = 6, 2, 8, 2
-POSITIONS = ["learned", "sinusoidal", "rotary", "alibi"]
+POSITIONS = ["learned", "sinusoidal", "rotary", "alibi", "relative"]
+IN_ATTENTION = ("rotary", "alibi", "relative")  # the positions attention itself applies
 
 
 def tnp(p: torch.Tensor) -> np.ndarray:
@@ -153,6 +155,76 @@ def test_alibi_attention_matches_torch_with_their_biases(causal):
     plain = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal)  # the control
     copy_attention(plain, mha)
     assert np.abs(np.asarray(plain(jnp.asarray(x_np))) - y_ref).max() > 1e-2
+
+
+def their_relative_attention(x, w, causal: bool, sign: float = 1.0):
+    """Self-attention with Transformer-XL's relative encoding, in torch, step by step as
+    Delétang et al.'s models/positional_encodings.py (compute_attention_with_relative_encodings,
+    sinusoid_position_encoding, _rel_shift_inner) and models/transformer.py compute it: codes
+    of the offsets T, T-1, ..., -T+1, projected by W_r, the relative logits [.., Tq, 2T]
+    shifted by their reshape trick, both terms scaled by 1/√H. Their shift for a causal
+    decoder uses the offsets T..1 (R_{t-s+1}); the causal reference here keeps the encoder's
+    shift and masks the future. `w`: torch tensors qkv_w, qkv_b, out_w, out_b, u, v, w_r;
+    `sign` -1 mirrors the offsets (a control)."""
+    t_len, batch, width = x.shape
+    heads, head = w["u"].shape
+    q, k, v = (x @ w["qkv_w"] + w["qkv_b"]).split(width, dim=-1)
+    q, k, v = (a.reshape(t_len, batch, heads, head).permute(1, 0, 2, 3) for a in (q, k, v))
+    content = torch.einsum("bthd,bshd->bhts", q + w["u"], k)
+    inv_freq = 10000.0 ** (-torch.arange(0, width, 2, dtype=torch.float64) / width)
+    offsets = sign * torch.arange(t_len, -t_len, -1.0, dtype=torch.float64)
+    angle = offsets[:, None] * inv_freq
+    codes = torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1).float()  # [2T, D]
+    rel_keys = (codes @ w["w_r"]).reshape(2 * t_len, heads, head)
+    rel = torch.einsum("bthd,phd->bhtp", q + w["v"], rel_keys)  # [B, N, T, 2T]
+    rel = rel.reshape(batch, heads, 2 * t_len, t_len)[:, :, 1:]  # their _rel_shift_inner
+    rel = rel.reshape(batch, heads, t_len, 2 * t_len - 1)[..., :t_len]
+    logits = (content + rel) / head**0.5
+    if causal:
+        logits = logits.masked_fill(causal_mask(t_len), float("-inf"))
+    y = torch.einsum("bhts,bshd->bthd", logits.softmax(-1), v).reshape(batch, t_len, width)
+    return y.permute(1, 0, 2) @ w["out_w"] + w["out_b"]
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "no_mask"])
+def test_relative_attention_matches_their_transformer_xl_computation(causal):
+    attn = SelfAttention(D, N, rngs=nnx.Rngs(params=0), causal=causal, positions="relative")
+    g = torch.Generator().manual_seed(7)
+    shapes = {"qkv_w": (D, 3 * D), "qkv_b": (3 * D,), "out_w": (D, D), "out_b": (D,)}
+    shapes |= {"u": (N, D // N), "v": (N, D // N), "w_r": (D, D)}
+    w = {
+        n: (0.4 * torch.randn(shape, generator=g)).requires_grad_(True)
+        for n, shape in shapes.items()
+    }
+    ours = {"qkv_w": attn.qkv.kernel, "qkv_b": attn.qkv.bias, "out_w": attn.out.kernel}
+    ours |= {"out_b": attn.out.bias, "u": attn.content_bias, "v": attn.position_bias}
+    ours |= {"w_r": attn.relative_keys.kernel}
+    for name, param in ours.items():
+        set_param(param, tnp(w[name]))
+    x_np, r_np = random_array(8, T, B, D), random_array(9, T, B, D)
+    y_ref, g_x_ref = torch_value_and_grad(
+        lambda x: their_relative_attention(x, w, causal), x_np, r_np
+    )
+    y, (g_attn, g_x) = value_and_grads(attn, jnp.asarray(x_np), jnp.asarray(r_np))
+    np.testing.assert_allclose(y, y_ref, **FWD)
+    np.testing.assert_allclose(g_x, g_x_ref, **GRAD)
+    grads = {"u": g_attn.content_bias, "v": g_attn.position_bias}
+    grads |= {"w_r": g_attn.relative_keys.kernel}
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad[...], tnp(w[name].grad), **GRAD)
+        assert np.abs(tnp(w[name].grad)).max() > 1e-4  # the positions' parameters are used
+    # The sign of the offsets is what is tested: codes of s - t give another output.
+    with torch.no_grad():
+        mirrored = their_relative_attention(torch.from_numpy(x_np), w, causal, sign=-1.0)
+    assert np.abs(np.asarray(y) - tnp(mirrored)).max() > 1e-2
+
+
+def test_relative_codes_are_theirs():
+    """sin of every frequency, then cos (their sinusoid_position_encoding), at any offset."""
+    p = np.array([-3.0, 0.0, 2.0, 7.0])
+    inv_freq = 10000.0 ** (-np.arange(0, 6, 2) / 6)
+    expected = np.concatenate([np.sin(p[:, None] * inv_freq), np.cos(p[:, None] * inv_freq)], -1)
+    np.testing.assert_allclose(relative_codes(jnp.asarray(p), 6), expected, rtol=0, atol=1e-6)
 
 
 class TorchBlock(torch.nn.Module):
@@ -275,7 +347,7 @@ def without_positions(model: Transformer) -> None:
     """Switches a model's positions off in place (the control a position test must fail on)."""
     model.positions = "none"
     for layer in model.layers:
-        layer.attn.rotary = layer.attn.alibi = False
+        layer.attn.rotary = layer.attn.alibi = layer.attn.relative = False
 
 
 def every_step_reals_spec(length: int):
@@ -376,7 +448,7 @@ def test_padding_is_ignored_with_lengths(causal):
 def test_kv_cache_stream_equals_the_whole_sequence(positions):
     # Two layers where attention holds the positions (each keeps its own cache); one elsewhere
     # keeps the compiles small.
-    layers = 2 if positions in ("rotary", "alibi") else 1
+    layers = 2 if positions in IN_ATTENTION else 1
     model = build("transformer", every_step_reals_spec(T), positions=positions, layers=layers)
     x = jnp.asarray(random_array(16, T, B, 2))
     expected = apply(model, x)
@@ -435,7 +507,9 @@ def test_bad_widths_raise_and_registry_traits():
     with pytest.raises(ValueError, match="even head width"):
         build("transformer", spec, hidden=12, heads=4, positions="rotary")
     with pytest.raises(ValueError, match="valid choices"):
-        build("transformer", spec, positions="relative")
+        build("transformer", spec, positions="xl")
+    with pytest.raises(ValueError, match=r"relative needs an even model\.hidden"):
+        build("transformer", spec, hidden=9, heads=3, positions="relative")
     # An odd head width is fine without rotary (built abstractly: no arrays needed).
     nnx.eval_shape(lambda: build("transformer", spec, hidden=12, heads=4, positions="learned"))
     entry = MODELS.entry("transformer")
@@ -445,6 +519,8 @@ def test_bad_widths_raise_and_registry_traits():
     )
     assert entry.width_multiple(model_cfg("transformer", heads=4)) == 4
     assert entry.width_multiple(model_cfg("transformer", heads=4, positions="rotary")) == 8
+    assert entry.width_multiple(model_cfg("transformer", heads=3, positions="relative")) == 6
+    assert entry.width_multiple(model_cfg("transformer", heads=4, positions="relative")) == 4
 
 
 # ---------------------------------------------------------------- 6. Zoology's attention baseline
