@@ -55,10 +55,15 @@ PROGRAMS = [  # (positions, task); sin/cos is experiments/deletang2023.py's
 SMALL_EVAL_BATCHES = {"eval.batches": 8, "eval.batch_size": 64}
 
 
+def program(positions: str, task: str) -> list[dict]:
+    """One program (its seeds): the protocol and Transformer of experiments/deletang2023.py with
+    these positions on this task."""
+    protocol = dict(DELETANG.PROTOCOL)
+    if positions == "relative":
+        protocol |= SMALL_EVAL_BATCHES
+    row = {"model.positions": positions, "config": f"configs/formal.py:{task}"}
+    return product(row, {"optim.lr": DELETANG.LEARNING_RATES}, TRANSFORMER, protocol)
+
+
 def sweep():
-    programs = [
-        {"model.positions": positions, "config": f"configs/formal.py:{task}"}
-        | (SMALL_EVAL_BATCHES if positions == "relative" else {})
-        for positions, task in PROGRAMS
-    ]
-    return product(programs, {"optim.lr": DELETANG.LEARNING_RATES}, TRANSFORMER, DELETANG.PROTOCOL)
+    return [run for positions, task in PROGRAMS for run in program(positions, task)]
