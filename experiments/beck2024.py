@@ -1,6 +1,6 @@
 """The xLSTM paper (Beck et al. 2024, "xLSTM: Extended Long Short-Term Memory", NeurIPS),
-formal languages (Sec. 4.1, Fig. 4; App. B.1.1), the regular tasks, at a reduced, stated scale:
-does the sLSTM give xLSTM the state tracking that the mLSTM alone lacks?
+formal languages (Sec. 4.1, Fig. 4; App. B.1.1), parity, at a reduced, stated scale: does the
+sLSTM give xLSTM the state tracking that the mLSTM alone lacks?
 
     seqlab sweep experiments/beck2024.py --workdir runs/beck2024 --jobs 2
     seqlab export runs/beck2024 -o experiments/results/beck2024.json
@@ -26,20 +26,23 @@ main.py: torch's default betas (0.9, 0.999)) are what anyone can rerun, so this 
 lr 1e-3 is one of the paper's three.
 
 Here: their three xLSTM variants and the LSTM (2 layers of 64; NX-AI publishes no LSTM config)
-on the four regular tasks of seqlab's formal-language suite (Delétang et al.'s definitions,
-which the xLSTM paper takes), 2 seeds, as the paper. Deviations, stated in REPRODUCTIONS.md:
+on parity, 2 seeds, as the paper. Deviations, stated in REPRODUCTIONS.md:
 5,000 steps with 500 warm-up steps (a quarter of the configs' 20,000, 5% of the paper's 100,000;
 the schedule's shape kept); float32; weight decay on every parameter (theirs spares biases and
 norms); the validation lengths 40, 64, 96, 128, 160, 192, 224, 255 (8 lengths, 512 sequences
-each), not uniform in 39..255; NX-AI publishes configs for parity only, so the other three tasks
-use parity's. Measured: xLSTM[1:1] on parity took 61 minutes of one core (beside other work);
-the sLSTM and LSTM models are cheaper (~20 minutes, from the zoo's tokens/s): about an hour and
-a half of the 2-core CPU a task with --jobs 2, five to six hours in all.
+each), not uniform in 39..255. Measured: the four programs took 61 (xLSTM[1:1]), 54 (xLSTM[1:0]), 46
+(xLSTM[0:1]) and 10 (LSTM) minutes, one per core of the 2-core CPU.
+
+This compressed schedule turned out to be the wrong protocol for the models with an mLSTM block:
+xLSTM[1:1] stays at chance on parity under it and solves parity under the configs' own schedule
+(experiments/beck2024_longer.py; REPRODUCTIONS.md §10), its learning rate having decayed here
+before it found the rule. So this study stops at parity, kept as the experiment that showed it,
+and the regular tasks run under the configs' schedule in experiments/beck2024_configs.py.
 """
 
 from seqlab.sweep import product
 
-TASKS = ["parity", "even_pairs", "modular_arithmetic", "cycle_navigation"]
+TASKS = ["parity"]  # the other regular tasks: experiments/beck2024_configs.py
 TEST_LENGTHS = (40, 64, 96, 128, 160, 192, 224, 255)
 XLSTM = {"model.hidden": 64, "model.layers": 2, "model.heads": 1}
 MODELS = [  # the claims first: do sLSTM blocks track parity's state? xlstm[1:0] (~45 min) last

@@ -109,6 +109,7 @@ def base_config() -> ml_collections.ConfigDict:
         schedule="constant",
         warmup_steps=0,
         final_lr_fraction=0.0,  # cosine decays to lr * final_lr_fraction
+        schedule_steps=0,  # the schedule's length (0: train.steps); longer: train its first steps
         clip_norm=1.0,  # 0 disables clipping by global norm
         clip_value=0.0,  # 0 disables clipping by value
         weight_decay=0.0,
@@ -341,10 +342,21 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     for key in ("clip_norm", "clip_value", "weight_decay", "momentum", "final_lr_fraction"):
         if not o[key] >= 0:
             raise ConfigError(f"optim.{key} must be >= 0, got {o[key]!r}")
-    if not 0 <= o.warmup_steps < cfg.train.steps:
+    if not (isinstance(o.schedule_steps, int) and o.schedule_steps >= 0):
         raise ConfigError(
-            f"optim.warmup_steps must be in [0, train.steps={cfg.train.steps}), "
-            f"got {o.warmup_steps}"
+            "optim.schedule_steps must be an integer >= 0 (0: train.steps), "
+            f"got {o.schedule_steps!r}"
+        )
+    if 0 < o.schedule_steps < cfg.train.steps:
+        raise ConfigError(
+            f"optim.schedule_steps must be 0 (train.steps) or >= train.steps={cfg.train.steps}, "
+            f"got {o.schedule_steps}"
+        )
+    length = o.schedule_steps or cfg.train.steps
+    if not 0 <= o.warmup_steps < length:
+        raise ConfigError(
+            f"optim.warmup_steps must be in [0, {length}) (the schedule's length: "
+            f"optim.schedule_steps, or train.steps), got {o.warmup_steps}"
         )
     if cfg.model.chrono_tmax < 0 or cfg.model.chrono_tmax in (1, 2):
         raise ConfigError(f"model.chrono_tmax must be 0 (off) or >= 3, got {cfg.model.chrono_tmax}")

@@ -101,6 +101,35 @@ def test_bad_model_fields_are_one_line_errors(fields, message):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"optim.schedule_steps": 50}, r"optim\.schedule_steps must be 0 \(train\.steps\) or >= "),
+        ({"optim.schedule_steps": -1}, r"optim\.schedule_steps must be an integer >= 0"),
+        ({"optim.warmup_steps": 100}, r"optim\.warmup_steps must be in \[0, 100\)"),
+        (
+            {"optim.warmup_steps": 150, "optim.schedule_steps": 200},
+            None,  # warm-up beyond the run's steps, inside the schedule: allowed
+        ),
+        (
+            {"optim.warmup_steps": 200, "optim.schedule_steps": 200},
+            r"optim\.warmup_steps must be in \[0, 200\)",
+        ),
+    ],
+)
+def test_schedule_length_fields(fields, message):
+    cfg = model_config()
+    cfg.train.steps = 100
+    for key, value in fields.items():
+        cfg.optim[key.split(".")[1]] = value
+    if message is None:
+        config_lib.validate(cfg)
+        return
+    with pytest.raises(config_lib.ConfigError, match=message) as e:
+        config_lib.validate(cfg)
+    assert "\n" not in str(e.value)
+
+
 def test_size_variant_and_budget_resolve_to_what_is_built():
     from seqlab.models.sizing import CELL_SIZES, count_params, resolve
     from seqlab.registry import TASKS

@@ -91,3 +91,41 @@ def test_longer_table_follows_each_seed_over_training(tmp_path):
     assert lines[5] == f"{row} 1 | score beyond | 0.00 | – |"  # (0.1 - 0.1) / 2
     assert "training steps of 20,000" in table and "2,000 warm-up steps" in table
     assert "lengths 64, 255" in table and "stopped at step 4,000; it resumes" in table
+
+
+def test_configs_table_follows_the_schedules_first_steps(tmp_path):
+    """beck2024_configs: the score beyond at each evaluation (mean over seeds), the final cells
+    only for finished programs, and a footnote naming the schedule the steps are a part of."""
+    root = tmp_path / "runs" / "beck2024_configs"
+    schedule = {"train.steps": 6000, "optim.schedule_steps": 20000, "optim.warmup_steps": 2000}
+    for name, model, status in [("x11", "xlstm[1:1]", "completed"), ("lstm", "lstm", "running")]:
+        seeds = [runs.seed(i, {"score": 1.0}, lengths={64: {"score": 0.5 + i / 4}}) for i in (0, 1)]
+        run = runs.write_run(root, name, seeds, task="parity", length=39, model=model, cfg=schedule)
+        summary = json.loads((run / "summary.json").read_text())
+        summary.update(status=status)
+        summary["task"]["min_length"] = 2
+        (run / "summary.json").write_text(json.dumps(summary))
+    study = export(root)
+    study["curves"] = [
+        {"run": run, "seed": seed, "split": "eval_length", "eval_length": 64, "step": steps,
+         "score": values, "accuracy": [(1 + v) / 2 for v in values], "loss": [1.0] * len(steps)}
+        for run, seed, steps, values in [
+            ("x11", 0, [0, 2000, 4000, 6000], [0.0, 0.2, 0.9, 0.5]),
+            ("x11", 1, [0, 2000, 4000, 6000], [0.0, 0.4, 1.0, 0.75]),
+            ("lstm", 0, [0, 2000], [0.0, 0.6]),
+        ]
+    ]  # fmt: skip
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "beck2024_configs.json").write_text(json.dumps(study))
+    table = beck.configs_table(Studies(results, tmp_path / "figures", write_figures=False))
+    lines = table.splitlines()
+    assert "| beyond at 2,000 | beyond at 4,000 | beyond at 6,000 |" in lines[0]
+    assert "| beyond at 0 " not in lines[0]  # the untrained evaluation is left out
+    rows = {r.split(" | ")[1]: r for r in lines if r.startswith("| parity |")}
+    # means over the two seeds at 2,000 / 4,000 / 6,000; final 0.5 and 0.75 from the summaries
+    assert "| 0.30 | 0.95 | 0.62 | 0.62 ± " in rows["xlstm[1:1]"]
+    assert rows["xlstm[1:1]"].endswith("| 0.75 | 1.00 ± 0 |")
+    assert rows["lstm"].endswith("| 0.60 | – | – | – | – | – |")  # still training
+    assert "the first 6,000 steps of the configs' 20,000-step schedule" in table
+    assert "2,000 warm-up steps" in table and "lengths 64" in table

@@ -24,13 +24,25 @@ if TYPE_CHECKING:
 
 STUDY = "beck2024"
 LONGER_STUDY = "beck2024_longer"
+CONFIGS_STUDY = "beck2024_configs"
 METRIC = "score"
 
 
-def _seeds(studies: Studies) -> tuple[pd.DataFrame, list[int]]:
-    seeds = finished_seeds(studies, STUDY)
+def _seeds(studies: Studies, study: str = STUDY) -> tuple[pd.DataFrame, list[int]]:
+    seeds = finished_seeds(studies, study)
     seeds["beyond"] = deletang_score(seeds, METRIC)
     return seeds, deletang_lengths(seeds, METRIC)
+
+
+def _final_cells(group: pd.DataFrame) -> list[str]:
+    """A finished program's seeds: the score beyond the training lengths (mean ± CI, best seed)
+    and at them."""
+    beyond = group["beyond"]
+    return [
+        mean_ci_cell(beyond, ".2f"),
+        f"{beyond.max():.2f}",
+        mean_ci_cell(group[f"final.{METRIC}"], ".2f"),
+    ]
 
 
 def formal_table(studies: Studies) -> str:
@@ -41,16 +53,8 @@ def formal_table(studies: Studies) -> str:
     header += ["score at training lengths"]
     rows = []
     for (task, model), group in seeds.groupby(["task", "model"], sort=False):
-        rows.append(
-            [
-                task,
-                model,
-                papers.BECK_2024_FIGURE_4.get((task, model), "–"),
-                mean_ci_cell(group["beyond"], ".2f"),
-                f"{group['beyond'].max():.2f}",
-                mean_ci_cell(group[f"final.{METRIC}"], ".2f"),
-            ]
-        )
+        paper = papers.BECK_2024_FIGURE_4.get((task, model), "–")
+        rows.append([task, model, paper, *_final_cells(group)])
     shortest = int(seeds["min_length"].min()) if len(seeds) else 0
     trained = int(seeds["length"].max()) if len(seeds) else 0
     steps = int(seeds["cfg.train.steps"].max()) if len(seeds) else 0
@@ -90,9 +94,45 @@ def longer_table(studies: Studies) -> str:
     )
 
 
+def configs_table(studies: Studies) -> str:
+    """Per task and model under the configs' own schedule (its first steps): the paper's
+    outcome, the score beyond the training lengths at each evaluation (mean over seeds; a
+    program still training shows the evaluations it has made), and, once a program has
+    finished, its final score beyond (mean ± CI, best seed) and at the training lengths."""
+    keys = ["task", "model"]
+    _, beyond, steps, lengths = over_training(studies, CONFIGS_STUDY, keys, METRIC)
+    steps = [s for s in steps if s > 0]
+    seeds = studies.seeds(CONFIGS_STUDY)
+    done, _ = _seeds(studies, CONFIGS_STUDY)
+    header = [*keys, "paper (Fig. 4)", *[f"beyond at {s:,}" for s in steps]]
+    header += ["final beyond: mean ± CI", "best seed", "at training lengths"]
+    rows, two = [], "{:.2f}".format
+    for key in seeds[keys].drop_duplicates().itertuples(index=False):
+        task, model = key
+        group = done[(done["task"] == task) & (done["model"] == model)]
+        final = _final_cells(group) if len(group) else ["–"] * 3
+        paper = papers.BECK_2024_FIGURE_4.get((task, model), "–")
+        rows.append([task, model, paper, *step_cells(beyond, tuple(key), steps, two), *final])
+    first = seeds.iloc[0]
+    trained, schedule = int(first["cfg.train.steps"]), int(first["cfg.optim.schedule_steps"])
+    return md_table(header, rows) + (
+        f"\n\n*seqlab: the first {trained:,} steps of the configs' {schedule:,}-step schedule "
+        f"({int(first['cfg.optim.warmup_steps']):,} warm-up steps to lr "
+        f"{float(first['cfg.optim.lr']):g}, then the cosine; batch "
+        f"{int(first['cfg.train.batch_size'])}), trained on lengths "
+        f"{int(seeds['min_length'].min())}..{int(seeds['length'].max())}, "
+        f"{seeds['seed'].nunique()} seeds. Score: chance 0, "
+        f"perfect 1, averaged over lengths {lengths_text(lengths)} (512 sequences each); "
+        f"'beyond at' columns are means over seeds at each evaluation. "
+        f"Paper: {papers.BECK_2024_SOURCE}.*"
+    )
+
+
 BLOCKS = {
     f"{STUDY}.table": formal_table,
     f"{STUDY}.provenance": lambda s: sweep_provenance(s, STUDY),
     f"{LONGER_STUDY}.table": longer_table,
     f"{LONGER_STUDY}.provenance": lambda s: sweep_provenance(s, LONGER_STUDY),
+    f"{CONFIGS_STUDY}.table": configs_table,
+    f"{CONFIGS_STUDY}.provenance": lambda s: sweep_provenance(s, CONFIGS_STUDY),
 }

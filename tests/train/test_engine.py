@@ -170,6 +170,27 @@ def test_clipping_and_schedules():
     assert float(sched(50)) == pytest.approx(cfg.optim.lr)
 
 
+def test_a_run_shorter_than_its_schedule_trains_the_schedules_first_steps():
+    """optim.schedule_steps: 6,000 steps of a 20,000-step cosine see the whole cosine's rates
+    (NX-AI's schedule stopped early), not a cosine compressed into 6,000 steps."""
+    from seqlab.train.optim import make_schedule, schedule_steps
+
+    fields = {"optim.schedule": "cosine", "optim.warmup_steps": 2000, "train.steps": 6000}
+    prefix = small_config(**fields, **{"optim.schedule_steps": 20_000})
+    whole = small_config(**{**fields, "train.steps": 20_000})
+    compressed = small_config(**fields)
+    assert schedule_steps(prefix) == schedule_steps(whole) == 20_000
+    assert schedule_steps(compressed) == 6000
+    lr = {
+        name: make_schedule(cfg.optim, schedule_steps(cfg))
+        for name, cfg in [("prefix", prefix), ("whole", whole), ("compressed", compressed)]
+    }
+    for step in (0, 1000, 2000, 4000, 5999):
+        assert float(lr["prefix"](step)) == float(lr["whole"](step))
+    assert float(lr["prefix"](4000)) > 0.9 * prefix.optim.lr  # near the peak
+    assert float(lr["compressed"](4000)) < 0.5 * prefix.optim.lr  # decayed
+
+
 @pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
 def test_flat_optimizer_equals_the_chain_on_each_array(name):
     """make_optimizer runs on the raveled parameters; its updates are the per-array chain's."""

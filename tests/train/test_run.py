@@ -114,6 +114,20 @@ def test_more_steps_extend_a_run_with_a_constant_schedule(tmp_path):
         train(small_config(**{"train.steps": 40, **cosine}), tmp_path / "cos")
 
 
+def test_more_steps_extend_a_run_whose_schedule_length_is_fixed(tmp_path):
+    """With optim.schedule_steps set, the cosine does not depend on train.steps: a run trained
+    to 20 steps of a 60-step schedule and extended to 40 equals one trained to 40."""
+    fixed = {"optim.schedule": "cosine", "optim.schedule_steps": 60, "train.chunk": 10}
+    train(small_config(**{"train.steps": 20, **fixed}), tmp_path / "run", progress=False)
+    extended = train(small_config(**{"train.steps": 40, **fixed}), tmp_path / "run", progress=False)
+    straight = train(small_config(**{"train.steps": 40, **fixed}), tmp_path / "one", progress=False)
+    assert extended["step"] == 40
+    final = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl")[0] if r["step"] == 40]
+    once = [r for r in read_metrics(tmp_path / "one" / "metrics.jsonl")[0] if r["step"] == 40]
+    assert [r["loss"] for r in final if "loss" in r] == [r["loss"] for r in once if "loss" in r]
+    assert straight["step"] == 40
+
+
 def test_init_from_starts_from_another_runs_parameters(tmp_path):
     source = train(small_config(**{"train.steps": 40}), tmp_path / "a", progress=False)
     cfg = small_config(
