@@ -17,11 +17,12 @@ over the learning rates. Their attention: one head, learned positions, no MLP (t
 is the identity), GPT-2 initialisation, embedding tied to the readout
 (`model.attention_block=zoology`, seqlab/models/transformer.py).
 
-Here: their three points at widths 64 and 128, in the order (64, 4) at width 64, then at 128, then
-(128, 8) and (256, 16) (the sweep resumes into each; on the 2-core CPU (64, 4) alone takes of the
-order of 10 hours, the longer points are for a GPU); attention (theirs), the mLSTM, xLSTM[1:1],
-sLSTM, Hawk (two blocks of two heads each), the LRU (two residual layers with layer norm), the LSTM
-and the GRU (two layers); their learning-rate grid; 2 seeds. Deviations, all stated in
+Here: their three points at widths 64 and 128, in the order (64, 4) (the issue's models at width
+64, then at 128, then Hawk and the LRU), (128, 8), (256, 16) (the sweep resumes into each; on
+the 2-core CPU (64, 4) alone takes of the order of 10 hours, the longer points are for a GPU);
+attention (theirs), the mLSTM, xLSTM[1:1], sLSTM, Hawk (two blocks of two heads each), the LRU
+(two residual layers with layer norm), the LSTM and the GRU (two layers); their learning-rate
+grid; 2 seeds. Deviations, all stated in
 REPRODUCTIONS.md: vocabulary 512, not 8192 (the tied 8192-way readout is most of a step's cost on
 the CPU; keys and values come from 255 and 256 tokens instead of 4,095 and 4,096); batch 64 drawn
 fresh each step at every point (theirs 512, and 256 at length 256); at most 6,000 steps (384,000
@@ -66,14 +67,17 @@ PROTOCOL = {
 
 
 def models():
-    """The issue's models, the slowest first (no long program left alone at the end of the
-    sweep), then the linear recurrences."""
+    """The issue's models, the slowest first (no long program left alone at the end of a
+    width)."""
     out = [dict(ATTENTION)]
     out += [{"model.name": m, "model.heads": 2} for m in BLOCKS]
-    out += [{"model.name": m} for m in CELLS]
-    # the linear recurrences after the issue's models: Hawk's blocks, the LRU's residual layers
-    out.append({"model.name": "hawk", "model.heads": 2})
-    return [*out, {"model.name": "lru", "model.residual": True, "model.norm": "layer"}]
+    return out + [{"model.name": m} for m in CELLS]
+
+
+def linear_recurrences():
+    """Beyond the issue's list: Hawk's blocks and the LRU's residual layers."""
+    hawk = {"model.name": "hawk", "model.heads": 2}
+    return [hawk, {"model.name": "lru", "model.residual": True, "model.norm": "layer"}]
 
 
 def diagnosis():
@@ -90,10 +94,15 @@ def diagnosis():
 
 
 def grid(length: int, pairs: int):
-    """One panel of Fig. 2: every model at every width and learning rate."""
+    """One panel of Fig. 2: every model at every width and learning rate; the issue's models
+    at both widths before the linear recurrences."""
     point = {"task.length": length, "task.pairs": pairs}
     lrs = {"optim.lr": LEARNING_RATES}
-    return product({"model.hidden": WIDTHS}, models(), lrs, {**PROTOCOL, **point})
+    widths = {"model.hidden": WIDTHS}
+    return [
+        *product(widths, models(), lrs, {**PROTOCOL, **point}),
+        *product(widths, linear_recurrences(), lrs, {**PROTOCOL, **point}),
+    ]
 
 
 def sweep():
