@@ -98,7 +98,9 @@ def test_configs_table_follows_the_schedules_first_steps(tmp_path):
     only for finished programs, and a footnote naming the schedule the steps are a part of."""
     root = tmp_path / "runs" / "beck2024_configs"
     schedule = {"train.steps": 6000, "optim.schedule_steps": 20000, "optim.warmup_steps": 2000}
-    for name, model, status in [("x11", "xlstm[1:1]", "completed"), ("lstm", "lstm", "running")]:
+    programs = [("x11", "xlstm[1:1]", "completed"), ("lstm", "lstm", "running")]
+    programs.append(("x10", "xlstm[1:0]", "running"))  # started, evaluated at step 0 only
+    for name, model, status in programs:
         seeds = [runs.seed(i, {"score": 1.0}, lengths={64: {"score": 0.5 + i / 4}}) for i in (0, 1)]
         run = runs.write_run(root, name, seeds, task="parity", length=39, model=model, cfg=schedule)
         summary = json.loads((run / "summary.json").read_text())
@@ -113,6 +115,7 @@ def test_configs_table_follows_the_schedules_first_steps(tmp_path):
             ("x11", 0, [0, 2000, 4000, 6000], [0.0, 0.2, 0.9, 0.5]),
             ("x11", 1, [0, 2000, 4000, 6000], [0.0, 0.4, 1.0, 0.75]),
             ("lstm", 0, [0, 2000], [0.0, 0.6]),
+            ("x10", 0, [0], [0.0]),
         ]
     ]  # fmt: skip
     results = tmp_path / "results"
@@ -127,5 +130,7 @@ def test_configs_table_follows_the_schedules_first_steps(tmp_path):
     assert "| 0.30 | 0.95 | 0.62 | 0.62 ± " in rows["xlstm[1:1]"]
     assert rows["xlstm[1:1]"].endswith("| 0.75 | 1.00 ± 0 |")
     assert rows["lstm"].endswith("| 0.60 | – | – | – | – | – |")  # still training
+    assert "xlstm[1:0]" not in rows  # nothing to show yet
+    assert list(rows) == ["lstm", "xlstm[1:1]"]  # in order
     assert "the first 6,000 steps of the configs' 20,000-step schedule" in table
     assert "2,000 warm-up steps" in table and "lengths 64" in table

@@ -107,12 +107,15 @@ def configs_table(studies: Studies) -> str:
     header = [*keys, "paper (Fig. 4)", *[f"beyond at {s:,}" for s in steps]]
     header += ["final beyond: mean ± CI", "best seed", "at training lengths"]
     rows, two = [], "{:.2f}".format
-    for key in seeds[keys].drop_duplicates().itertuples(index=False):
+    for key in seeds[keys].drop_duplicates().sort_values(keys).itertuples(index=False):
         task, model = key
         group = done[(done["task"] == task) & (done["model"] == model)]
+        at_steps = step_cells(beyond, tuple(key), steps, two)
+        if not len(group) and set(at_steps) <= {"–"}:
+            continue  # started, not evaluated yet
         final = _final_cells(group) if len(group) else ["–"] * 3
         paper = papers.BECK_2024_FIGURE_4.get((task, model), "–")
-        rows.append([task, model, paper, *step_cells(beyond, tuple(key), steps, two), *final])
+        rows.append([task, model, paper, *at_steps, *final])
     first = seeds.iloc[0]
     trained, schedule = int(first["cfg.train.steps"]), int(first["cfg.optim.schedule_steps"])
     return md_table(header, rows) + (
