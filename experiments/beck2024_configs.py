@@ -17,7 +17,11 @@ Everything else is experiments/beck2024.py's protocol (NX-AI/xlstm experiments/
 parity_xlstm*.yaml, used for all four tasks since NX-AI publishes configs for parity only):
 two blocks of width 64 with one head, AdamW 1e-3 with weight decay 0.1, batch 256, no clipping,
 strings of 2..39 symbols, validated at eight lengths from 40 to 255; evaluated every 2,000 steps
-so the tables can follow the score over training; 2 seeds.
+so the tables can follow the score over training; 2 seeds. The tasks are seqlab's (Delétang et
+al.'s); NX-AI's generators (experiments/data/formal_language/tasks/) define even pairs and
+modular arithmetic the same way, and cycle navigation on a cycle of vocab_size - 4 positions (6
+at their default vocabulary; Delétang's and seqlab's 5): with no config for it, the paper's is
+not known.
 
 Order: the three tasks experiments/beck2024.py had not run first, the slowest model first within
 each task, parity last (its xLSTM[1:1] is beck2024_longer.py's run; the others repeat
