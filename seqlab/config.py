@@ -321,6 +321,13 @@ _CHOICES = {
 }
 
 
+def schedule_steps(cfg) -> int:
+    """The learning-rate schedule's length: `optim.schedule_steps`, or (0) the run's
+    `train.steps`. A run shorter than its schedule trains the schedule's first steps, with the
+    learning rates the whole schedule has there (NX-AI's 20,000-step cosine stopped at 6,000)."""
+    return cfg.optim.schedule_steps or cfg.train.steps
+
+
 def validate(cfg: ml_collections.ConfigDict) -> None:
     """Checks names, ranges and choices; raises ConfigError naming the key and valid values."""
     from seqlab.models.recurrence import BACKWARDS
@@ -352,7 +359,7 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             f"optim.schedule_steps must be 0 (train.steps) or >= train.steps={cfg.train.steps}, "
             f"got {o.schedule_steps}"
         )
-    length = o.schedule_steps or cfg.train.steps
+    length = schedule_steps(cfg)
     if not 0 <= o.warmup_steps < length:
         raise ConfigError(
             f"optim.warmup_steps must be in [0, {length}) (the schedule's length: "

@@ -11,13 +11,6 @@ from __future__ import annotations
 import optax
 
 
-def schedule_steps(cfg) -> int:
-    """The learning-rate schedule's length: `optim.schedule_steps`, or (0) the run's
-    `train.steps`. A run shorter than its schedule trains the schedule's first steps, with the
-    learning rates the whole schedule has there (NX-AI's 20,000-step cosine stopped at 6,000)."""
-    return cfg.optim.schedule_steps or cfg.train.steps
-
-
 def make_schedule(o, total_steps: int) -> optax.Schedule:
     final = o.lr * o.final_lr_fraction
     if o.schedule == "cosine":

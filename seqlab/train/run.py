@@ -28,7 +28,7 @@ from seqlab.train import summary as summary_lib
 from seqlab.train.checkpoint import Checkpointer, load_params
 from seqlab.train.evaluation import EVAL, EVAL_LENGTH, ROW_KEYS, Evaluations, metric_rows
 from seqlab.train.feed import Feeder
-from seqlab.train.optim import make_optimizer, schedule_steps
+from seqlab.train.optim import make_optimizer
 from seqlab.train.progress import Progress
 from seqlab.train.rundir import (
     CONFIG,
@@ -74,7 +74,7 @@ def warm_start_params(cfg):
         )
     src = config_lib.from_dict(read_json(source / CONFIG))
     src_task = TASKS.get(src.task.name)(src.task)
-    src_tx = make_optimizer(src.optim, schedule_steps(src))
+    src_tx = make_optimizer(src.optim, config_lib.schedule_steps(src))
     _, like = init_state(src.model, src_task, src_tx, seed_values(src.train))
     task = TASKS.get(cfg.task.name)(cfg.task)
     _, ours = state_shapes(cfg.model, task, src_tx, seed_values(cfg.train))
@@ -124,7 +124,7 @@ def train(cfg, workdir: str | Path, *, progress: bool = True, writers: list | No
 def _train_locked(cfg, task, workdir: Path, progress: bool, writers: list, initial_params) -> dict:
     spec = task.spec
     seeds = seed_values(cfg.train)
-    tx = make_optimizer(cfg.optim, schedule_steps(cfg))
+    tx = make_optimizer(cfg.optim, config_lib.schedule_steps(cfg))
     graphdef, state = init_state(cfg.model, task, tx, seeds)
     engine = make_engine(cfg, graphdef, task, tx)
     checkpointer = Checkpointer(workdir / "checkpoints", cfg.checkpoint.keep)

@@ -173,7 +173,8 @@ def test_clipping_and_schedules():
 def test_a_run_shorter_than_its_schedule_trains_the_schedules_first_steps():
     """optim.schedule_steps: 6,000 steps of a 20,000-step cosine see the whole cosine's rates
     (NX-AI's schedule stopped early), not a cosine compressed into 6,000 steps."""
-    from seqlab.train.optim import make_schedule, schedule_steps
+    from seqlab.config import schedule_steps
+    from seqlab.train.optim import make_schedule
 
     fields = {"optim.schedule": "cosine", "optim.warmup_steps": 2000, "train.steps": 6000}
     prefix = small_config(**fields, **{"optim.schedule_steps": 20_000})
